@@ -1,0 +1,156 @@
+"""Settings: the one place the environment (and ``.env``) is read."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+class ConfigError(Exception):
+    """Bad configuration, reported as one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    """Every knob of the bot. Names and defaults of SPEC §1 are fixed."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    bot_token: SecretStr
+    catbuy_api_key: SecretStr
+    catbuy_base_url: str = "https://services.catbuy.app/api/v1"
+    telegram_api_url: str | None = None
+    redis_url: str | None = None
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    catbuy_rps: float = Field(2.0, gt=0, le=100)
+    user_daily_quota: int = Field(50, ge=0)
+    chat_daily_quota: int = Field(300, ge=0)
+    daily_budget_requests: int = Field(1000, ge=0)
+    risk_daily_budget: int = Field(100, ge=0)
+    cache_ttl_seconds: int = Field(3600, ge=0)
+    buy_url_template: str | None = None
+    catbuy_timeout_seconds: float = Field(15.0, gt=0, le=300)
+    breaker_cooldown_seconds: int = Field(300, ge=1)
+    webhook_url: str | None = None
+    webhook_path: str = "/webhook"
+    webhook_secret: SecretStr | None = None
+    web_server_host: str = "0.0.0.0"  # noqa: S104 - the documented default
+    web_server_port: int = Field(8080, ge=1, le=65535)
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    # Settings of our own, beyond SPEC §1.
+    max_items_per_message: int = Field(3, ge=1, le=10)
+    picker_ttl_seconds: int = Field(48 * 3600, ge=60)
+    risk_repeat_seconds: int = Field(600, ge=0)
+    phone_default_region: str = "CN"
+    max_queue_wait_seconds: float = Field(20.0, gt=0)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not all(p.lstrip("-").isdigit() for p in parts):
+                raise ValueError("must be comma-separated numeric Telegram user ids")
+            return frozenset(int(p) for p in parts)
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("catbuy_api_key")
+    @classmethod
+    def _check_key(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("bot_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr) -> SecretStr:
+        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", value.get_secret_value()):
+            raise ValueError("is not a Telegram bot token (digits:letters)")
+        return value
+
+    @field_validator("catbuy_base_url", "telegram_api_url")
+    @classmethod
+    def _check_http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError("must be scheme, host and optional port only, no path")
+        return value.rstrip("/")
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _check_webhook_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with /")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("buy_url_template")
+    @classmethod
+    def _check_buy_template(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            value.format(url="u", platform="p", id="1")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError("may use only the placeholders {url}, {platform} and {id}") from exc
+        if urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.admin_ids
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; raise ``ConfigError`` with one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "configuration"
+        if error["type"] == "missing":
+            raise ConfigError(f"{name} is required but not set") from None
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{name} is invalid: {message}") from None

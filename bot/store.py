@@ -1,0 +1,38 @@
+"""Shared state: Redis when configured, else an in-process Redis look-alike.
+
+The in-process store is ``fakeredis`` with Lua support, so every Lua script
+and command the bot uses has one implementation and the same semantics in
+both modes. It serves one process only.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import fakeredis
+from redis.asyncio import Redis
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+log = logging.getLogger(__name__)
+
+# Redis outages must not stall a handler past Telegram's windows: short
+# timeouts, one retry, then the caller fails closed.
+SOCKET_TIMEOUT = 0.5
+
+
+def open_store(redis_url: str | None) -> Redis:
+    """A Redis client for ``redis_url``, or an in-process store when unset."""
+    if not redis_url:
+        log.warning("REDIS_URL is not set: using an in-process store (one process only)")
+        return fakeredis.FakeAsyncRedis()
+    return Redis.from_url(
+        redis_url,
+        socket_timeout=SOCKET_TIMEOUT,
+        socket_connect_timeout=SOCKET_TIMEOUT,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        health_check_interval=30,
+    )

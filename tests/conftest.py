@@ -1,0 +1,43 @@
+"""Shared fixtures: a real redis-server, and the store in both of its modes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import fakeredis
+import pytest
+from redis.asyncio import Redis
+
+from bot.store import open_store
+from tests.redis_server import RedisServer, running_redis
+
+# A copy of ../shared/fixtures/catbuy, so the repo tests itself anywhere.
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "catbuy"
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    with running_redis() as server:
+        yield server
+
+
+@pytest.fixture
+async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
+    """A client of the real redis-server, emptied before the test."""
+    client = open_store(redis_server.url)
+    await client.flushall()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(params=["redis", "memory"])
+async def store(request: pytest.FixtureRequest, redis_server: RedisServer) -> AsyncIterator[Redis]:
+    """The store in both modes: real Redis and the in-process store."""
+    if request.param == "redis":
+        client = open_store(redis_server.url)
+        await client.flushall()
+    else:
+        client = fakeredis.FakeAsyncRedis()
+    yield client
+    await client.aclose()
