@@ -1,0 +1,1 @@
+"""The CatBuy Services API: client, payload models and errors."""
