@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from dataclasses import dataclass
 from enum import StrEnum
 
 import phonenumbers
@@ -52,6 +53,28 @@ def parse_type(word: str) -> RiskType | None:
         return RiskType(word.strip().lower())
     except ValueError:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class RiskRequest:
+    """What an admin asked for: ``kind`` None for a missing or unknown type,
+    ``value`` None when the value is missing or not valid for the type."""
+
+    kind: RiskType | None
+    value: str | None
+
+    @property
+    def valid(self) -> bool:
+        return self.kind is not None and self.value is not None
+
+
+def parse_request(args: str | None, *, default_region: str = "CN") -> RiskRequest:
+    """Read ``<type> <value>``; the value is the rest of the line (addresses have spaces)."""
+    word, _, rest = (args or "").strip().partition(" ")
+    kind = parse_type(word) if word else None
+    if kind is None:
+        return RiskRequest(None, None)
+    return RiskRequest(kind, normalize(kind, rest, default_region=default_region))
 
 
 def normalize(kind: RiskType, raw: str, *, default_region: str = "CN") -> str | None:

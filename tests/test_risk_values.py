@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.risk_values import MAX_LENGTH, RiskType, mask, normalize, parse_type
+from bot.risk_values import MAX_LENGTH, RiskType, mask, normalize, parse_request, parse_type
 
 VALID = [
     (RiskType.EMAIL, " John.Doe@Example.COM ", "john.doe@example.com"),
@@ -124,3 +124,22 @@ def test_normalize_and_mask_never_raise_and_stay_bounded(kind: RiskType, raw: st
     masked = mask(kind, value)
     if len(value) >= 4:
         assert value not in masked
+
+
+@pytest.mark.parametrize(
+    ("args", "kind", "value"),
+    [
+        ("email Buyer@Example.com", RiskType.EMAIL, "buyer@example.com"),
+        ("address 12 Baker Street,  London", RiskType.ADDRESS, "12 Baker Street, London"),
+        ("IP   203.0.113.7 ", RiskType.IP, "203.0.113.7"),
+        ("phone", RiskType.PHONE, None),
+        ("email not-an-email", RiskType.EMAIL, None),
+        ("fax 123", None, None),
+        ("", None, None),
+        (None, None, None),
+    ],
+)
+def test_parse_request(args: str | None, kind: RiskType | None, value: str | None) -> None:
+    request = parse_request(args)
+    assert (request.kind, request.value) == (kind, value)
+    assert request.valid == (value is not None)
