@@ -1,0 +1,188 @@
+"""Keeping to Telegram's flood limits: per-chat send pacing and ``retry_after``.
+
+An aiogram request middleware (this module sits beside the composition root
+and speaks aiogram). Telegram allows about one message a second in a chat and
+twenty a minute in a group; past that it answers 429 with ``retry_after``, and
+aiogram has no retry of its own. Sends to one chat wait their turn in order
+(cards queue, none are lost); sends to different chats do not wait for each
+other. The pacing is per process: with N replicas a group flooding all of
+them sees up to N times the rate, which the 429 handling absorbs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.methods.base import TelegramType
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+    from aiogram.methods import Response, TelegramMethod
+
+log = logging.getLogger(__name__)
+
+# Methods that put a new message into a chat: paced per chat, and per group
+# within the per-minute window.
+SEND_METHODS = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendMediaGroup",
+        "sendDocument",
+        "sendAnimation",
+        "sendVideo",
+        "sendAudio",
+        "sendVoice",
+        "sendSticker",
+        "sendLocation",
+        "sendVenue",
+        "sendContact",
+        "sendPoll",
+        "sendDice",
+        "copyMessage",
+        "forwardMessage",
+    }
+)
+# Edits (picker clicks) keep the per-chat spacing but do not use up a
+# group's per-minute sends.
+EDIT_METHODS = frozenset(
+    {"editMessageText", "editMessageCaption", "editMessageMedia", "editMessageReplyMarkup"}
+)
+# Some 429s carry the wait only in the description.
+_RETRY_TEXT = re.compile(r"retry after (\d+)", re.IGNORECASE)
+# Past this many idle pacers, forget the ones whose spacing has elapsed.
+_SWEEP_AT = 1024
+
+
+@dataclass
+class _ChatPacer:
+    """One chat's queue: a FIFO lock, the next free moment, the group's recent sends."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    next_at: float = 0.0
+    sent: deque[float] = field(default_factory=deque)
+    users: int = 0
+
+
+class TelegramLimits(BaseRequestMiddleware):
+    """Request middleware: per-chat pacing, bounded retries on 429.
+
+    Register with ``bot.session.middleware(TelegramLimits())``.
+    ``answerCallbackQuery`` and anything without a ``chat_id`` is never paced.
+    A 429 asking for more than ``max_retry_after`` seconds is raised at once:
+    waiting that long would outlive the user's patience and Telegram's windows.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_tries: int = 3,
+        max_retry_after: float = 30.0,
+        chat_interval: float = 1.0,
+        group_per_minute: int = 20,
+        group_window: float = 60.0,
+    ) -> None:
+        if max_tries < 1:
+            raise ValueError("max_tries must be at least 1")
+        self._max_tries = max_tries
+        self._max_retry_after = max_retry_after
+        self._chat_interval = chat_interval
+        self._group_per_minute = group_per_minute
+        self._group_window = group_window
+        self._pacers: dict[int | str, _ChatPacer] = {}
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        name = method.__api_method__
+        chat_id = getattr(method, "chat_id", None)
+        if chat_id is None or name not in SEND_METHODS | EDIT_METHODS:
+            return await self._with_retries(make_request, bot, method)
+        pacer = self._pacers.get(chat_id)
+        if pacer is None:
+            pacer = self._pacers[chat_id] = _ChatPacer()
+        pacer.users += 1
+        try:
+            async with pacer.lock:
+                await self._wait_turn(pacer, _is_group(chat_id) and name in SEND_METHODS)
+                return await self._with_retries(make_request, bot, method, pacer)
+        finally:
+            pacer.users -= 1
+            if len(self._pacers) > _SWEEP_AT:
+                self._sweep()
+
+    async def _wait_turn(self, pacer: _ChatPacer, counts_for_group: bool) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        wait = pacer.next_at - now
+        if counts_for_group:
+            while pacer.sent and pacer.sent[0] <= now - self._group_window:
+                pacer.sent.popleft()
+            if len(pacer.sent) >= self._group_per_minute:
+                wait = max(wait, pacer.sent[0] + self._group_window - now)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        now = loop.time()
+        pacer.next_at = now + self._chat_interval
+        if counts_for_group:
+            pacer.sent.append(now)
+
+    async def _with_retries(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        pacer: _ChatPacer | None = None,
+    ) -> Response[TelegramType]:
+        for attempt in range(1, self._max_tries + 1):
+            try:
+                return await make_request(bot, method)
+            except TelegramAPIError as exc:
+                delay = _retry_after(exc)
+                if delay is None or attempt == self._max_tries or delay > self._max_retry_after:
+                    raise
+                log.warning(
+                    "Telegram flood limit on %s, retrying in %s s (try %d of %d)",
+                    method.__api_method__,
+                    delay,
+                    attempt,
+                    self._max_tries,
+                )
+                await asyncio.sleep(delay)
+                if pacer is not None:
+                    # The chat's later sends queue behind this one (lock held),
+                    # and the spacing restarts from the retry.
+                    pacer.next_at = asyncio.get_running_loop().time() + self._chat_interval
+        raise AssertionError("unreachable: the last try returns or raises")
+
+    def _sweep(self) -> None:
+        now = asyncio.get_running_loop().time()
+        for chat_id, pacer in list(self._pacers.items()):
+            idle = pacer.users == 0 and pacer.next_at <= now
+            if idle and (not pacer.sent or pacer.sent[-1] <= now - self._group_window):
+                del self._pacers[chat_id]
+
+
+def _is_group(chat_id: int | str) -> bool:
+    # Group, supergroup and channel ids are negative; "@name" is a public chat.
+    return isinstance(chat_id, str) or chat_id < 0
+
+
+def _retry_after(exc: TelegramAPIError) -> float | None:
+    if isinstance(exc, TelegramRetryAfter):
+        return float(exc.retry_after)
+    match = _RETRY_TEXT.search(exc.message)
+    return float(match.group(1)) if match else None

@@ -1,0 +1,242 @@
+"""The HTTP side of a replica: health, readiness, metrics and the webhook intake.
+
+This module sits beside the composition root and speaks aiogram (it feeds
+updates to the Dispatcher); the core never imports it.
+
+The webhook intake is ours rather than aiogram's ``SimpleRequestHandler``:
+that one neither dedupes redelivered updates across replicas nor drains
+in-flight handlers on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.types import Update
+from aiohttp import web
+from pydantic import ValidationError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# A readiness probe must answer within the orchestrator's probe timeout.
+PROBE_TIMEOUT = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyState:
+    """What ``/readyz`` reports: the shared store reachable, the upstream breaker."""
+
+    redis: bool
+    breaker_open: bool
+
+    @property
+    def ready(self) -> bool:
+        # An open breaker is not "unready": the bot still answers every link
+        # ("temporarily unavailable"); taking all replicas out of rotation
+        # would leave users with silence instead.
+        return self.redis
+
+
+def readiness(
+    store: Redis, breaker_open: Callable[[], Awaitable[bool]]
+) -> Callable[[], Awaitable[ReadyState]]:
+    """A ``ready`` callback for :func:`create_web_app`: ping the store, ask the breaker.
+
+    A breaker whose state cannot be read (Redis down) counts as open: paid
+    calls fail closed then.
+    """
+
+    async def probe() -> ReadyState:
+        try:
+            redis_ok = bool(await asyncio.wait_for(store.ping(), PROBE_TIMEOUT))
+        except (RedisError, OSError, TimeoutError):
+            redis_ok = False
+        try:
+            is_open = await asyncio.wait_for(breaker_open(), PROBE_TIMEOUT)
+        except (RedisError, OSError, TimeoutError):
+            is_open = True
+        return ReadyState(redis=redis_ok, breaker_open=is_open)
+
+    return probe
+
+
+class WebhookIntake:
+    """Takes Telegram's webhook POSTs: secret check, cross-replica dedupe, background handling.
+
+    Each ``update_id`` is claimed in Redis (``SET NX EX``) before anything is
+    processed, so a redelivery to any replica is acknowledged and dropped.
+    The update is acknowledged at once and handled in a tracked task;
+    :meth:`drain` stops intake and waits for those tasks on shutdown.
+    """
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        bot: Bot,
+        store: Redis,
+        *,
+        path: str,
+        secret: str | None,
+        dedupe_ttl: int = 3600,
+        drain_timeout: float = 20.0,
+        handler_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self._dispatcher = dispatcher
+        self._bot = bot
+        self._store = store
+        self.path = path
+        self._secret = secret.encode() if secret else None
+        self._dedupe_ttl = dedupe_ttl
+        self._drain_timeout = drain_timeout
+        self._handler_kwargs = handler_kwargs or {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Requests past the draining check that have not yet spawned their task.
+        self._admitting = 0
+        self.draining = False
+        if self._secret is None:
+            log.warning("WEBHOOK_SECRET is not set: webhook requests are not authenticated")
+
+    @property
+    def in_flight(self) -> int:
+        """Updates accepted and still being handled."""
+        return len(self._tasks) + self._admitting
+
+    def register(self, app: web.Application) -> None:
+        """Serve the webhook on ``app`` and drain it when ``app`` shuts down."""
+        app.router.add_post(self.path, self.handle)
+        app.on_shutdown.append(self._on_shutdown)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """One webhook POST from Telegram."""
+        if self.draining:
+            # Telegram redelivers on non-2xx: another replica takes it.
+            return web.Response(status=503, text="draining")
+        if not self._authentic(request):
+            return web.Response(status=403, text="forbidden")
+        self._admitting += 1
+        try:
+            return await self._admit(request)
+        finally:
+            self._admitting -= 1
+
+    def _authentic(self, request: web.Request) -> bool:
+        if self._secret is None:
+            return True
+        given = request.headers.get(SECRET_HEADER)
+        return given is not None and hmac.compare_digest(given.encode(), self._secret)
+
+    async def _admit(self, request: web.Request) -> web.Response:
+        try:
+            update = Update.model_validate(await request.json(), context={"bot": self._bot})
+        except (ValueError, ValidationError, UnicodeDecodeError):
+            return web.Response(status=400, text="bad update")
+        try:
+            claimed = await self._store.set(
+                f"upd:{self._bot.id}:{update.update_id}", 1, nx=True, ex=self._dedupe_ttl
+            )
+        except (RedisError, OSError, TimeoutError):
+            log.warning("store unreachable, update %s left for redelivery", update.update_id)
+            return web.Response(status=503, text="store unavailable")
+        if not claimed:
+            log.info("duplicate update %s dropped", update.update_id)
+            return web.Response(status=200)
+        task = asyncio.create_task(self._process(update), name=f"update-{update.update_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return web.Response(status=200)
+
+    async def _process(self, update: Update) -> None:
+        try:
+            await self._dispatcher.feed_update(self._bot, update, **self._handler_kwargs)
+        except Exception:
+            log.exception("update %s failed", update.update_id)
+
+    async def drain(self) -> None:
+        """Refuse new updates, then wait (bounded) for the accepted ones to finish."""
+        self.draining = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._drain_timeout
+        while self.in_flight and (remaining := deadline - loop.time()) > 0:
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), timeout=remaining)
+            else:
+                await asyncio.sleep(0.01)  # a request is between its claim and its task
+        if self._tasks:
+            log.warning("drain timed out, cancelling %d update(s)", len(self._tasks))
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _on_shutdown(self, _app: web.Application) -> None:
+        await self.drain()
+
+
+def create_web_app(
+    *,
+    metrics: Metrics,
+    ready: Callable[[], Awaitable[ReadyState]],
+    webhook: WebhookIntake | None = None,
+) -> web.Application:
+    """``/healthz``, ``/readyz``, ``/metrics``, and the webhook path when given."""
+
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def readyz(_request: web.Request) -> web.Response:
+        state = await ready()
+        body = {"redis": state.redis, "breaker": "open" if state.breaker_open else "closed"}
+        draining = webhook is not None and webhook.draining
+        if draining:
+            body["draining"] = True
+        status = 200 if state.ready and not draining else 503
+        return web.Response(status=status, text=json.dumps(body), content_type="application/json")
+
+    async def metrics_page(_request: web.Request) -> web.Response:
+        # Gauges of outside state are refreshed at scrape time so /metrics
+        # shows a Redis outage or an open breaker even when nobody else did.
+        state = await ready()
+        metrics.redis_up.set(1 if state.redis else 0)
+        metrics.breaker_open.set(1 if state.breaker_open else 0)
+        return web.Response(body=metrics.render(), headers={"Content-Type": metrics.content_type})
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_page)
+    if webhook is not None:
+        webhook.register(app)
+    return app
+
+
+async def run_web_server(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Start serving ``app``; stop it with ``await runner.cleanup()``."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+# Polling mode serves the same app (without a webhook) on METRICS_PORT.
+run_metrics_server = run_web_server
+
+
+async def set_webhook(bot: Bot, dispatcher: Dispatcher, *, url: str, secret: str | None) -> None:
+    """Register ``url`` with Telegram for the update types the routers use."""
+    await bot.set_webhook(
+        url,
+        secret_token=secret,
+        allowed_updates=dispatcher.resolve_used_update_types(),
+        drop_pending_updates=False,
+    )
