@@ -1,0 +1,175 @@
+"""The CatBuy Services HTTP client: one request per call, every failure typed.
+
+No retries and no pacing here: pacing, retries on 429 and the breaker live in
+the services above. This module only turns one HTTP exchange into an
+:class:`Item`, a :class:`RiskVerdict` or one of ``bot.catbuy.errors``.
+
+The API key travels only in the ``X-API-Key`` header. Nothing here logs a
+request body, and exception messages carry the HTTP status and the upstream's
+error code, never a response body, a checked value or the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from email.utils import parsedate_to_datetime
+
+import httpx
+from pydantic import SecretStr
+
+from bot.catbuy.errors import (
+    AuthError,
+    BadResponse,
+    CatBuyError,
+    InsufficientBalance,
+    InvalidRequest,
+    InvalidUrl,
+    MissingParameter,
+    NetworkError,
+    RateLimited,
+    ServerError,
+    UpstreamTimeout,
+)
+from bot.catbuy.payload import parse_item
+from bot.catbuy.risk import RiskVerdict, parse_risk
+from bot.item import Item, ItemRef
+
+log = logging.getLogger(__name__)
+
+# Real answers are tens of kilobytes; anything past this is not an item.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+_ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+class CatBuyClient:
+    """Client of ``{base}/item`` and ``{base}/blacklist/check`` over one shared pool."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: SecretStr,
+        *,
+        timeout: float = 15.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self._timeout = timeout
+        self._http = httpx.AsyncClient(
+            headers={
+                "X-API-Key": api_key.get_secret_value(),
+                "Accept": "application/json",
+                "User-Agent": "catbuy-bot",
+            },
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            transport=transport,
+            # Honours HTTPS_PROXY / NO_PROXY / SSL_CERT_FILE like any httpx client.
+            trust_env=True,
+            follow_redirects=False,
+        )
+
+    async def fetch_item(
+        self,
+        url: str,
+        *,
+        lang: str = "en",
+        tid: str | None = None,
+        ref: ItemRef | None = None,
+    ) -> Item:
+        """Look an item up by its canonical URL; ``ref`` fixes its identity."""
+        form = {"url": url, "searchlang": lang}
+        if tid is not None:
+            form["tid"] = tid
+        raw = await self._post("/item", form)
+        return parse_item(raw, fallback=ref)
+
+    async def check_risk(self, kind: str, value: str) -> RiskVerdict:
+        """Check one identifier (``kind``: email, username, phone, …) for risk."""
+        raw = await self._post("/blacklist/check", {"type": kind, "value": value})
+        return parse_risk(raw)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _post(self, path: str, form: dict[str, str]) -> object:
+        started = time.monotonic()
+        try:
+            # httpx timeouts bound each phase; this bounds the whole exchange.
+            async with asyncio.timeout(self._timeout):
+                status, headers, body = await self._exchange(path, form)
+        except (TimeoutError, httpx.TimeoutException):
+            log.info("catbuy %s timed out", path)
+            raise UpstreamTimeout(f"upstream {path} timed out") from None
+        except httpx.HTTPError as exc:
+            log.info("catbuy %s failed: %s", path, type(exc).__name__)
+            raise NetworkError(f"upstream {path} unreachable ({type(exc).__name__})") from None
+        log.debug("catbuy %s -> %s in %.0f ms", path, status, (time.monotonic() - started) * 1e3)
+        if status != 200:
+            raise _status_error(status, headers, body)
+        return _decode(headers, body)
+
+    async def _exchange(self, path: str, form: dict[str, str]) -> tuple[int, httpx.Headers, bytes]:
+        async with self._http.stream("POST", self._base + path, data=form) as response:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise BadResponse(f"upstream {path} answer too large")
+                chunks.append(chunk)
+            return response.status_code, response.headers, b"".join(chunks)
+
+
+def _decode(headers: httpx.Headers, body: bytes) -> object:
+    if "html" in headers.get("content-type", "").lower() or body.lstrip()[:1] == b"<":
+        raise BadResponse("upstream sent an HTML page")
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise BadResponse("upstream sent invalid JSON") from None
+
+
+def _error_code(body: bytes) -> str | None:
+    """The upstream's ``error`` code when it is a short identifier, else None."""
+    try:
+        decoded = json.loads(body[:4096])
+    except (ValueError, RecursionError):
+        return None
+    code = decoded.get("error") if isinstance(decoded, dict) else None
+    return code if isinstance(code, str) and _ERROR_CODE.fullmatch(code) else None
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after", "").strip()[:64]
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError):
+            return None
+    return min(max(seconds, 0.0), 3600.0) if seconds == seconds else None
+
+
+def _status_error(status: int, headers: httpx.Headers, body: bytes) -> CatBuyError:
+    code = _error_code(body)
+    message = f"HTTP {status} {code or 'no error code'}"
+    if status == 400:
+        if code == "missing_parameter":
+            return MissingParameter(message)
+        if code == "invalid_url":
+            return InvalidUrl(message)
+        return InvalidRequest(message)
+    if status == 401:
+        return AuthError(message)
+    if status == 402:
+        return InsufficientBalance(message)
+    if status == 429:
+        return RateLimited(message, retry_after=_retry_after(headers))
+    return ServerError(message)
