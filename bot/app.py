@@ -1,0 +1,222 @@
+"""The composition root: builds every long-lived object once and runs the bot.
+
+Clients, the store, services and the Dispatcher are made here and handed to
+handlers as Dispatcher keyword arguments. No globals elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from redis.asyncio import Redis
+
+from bot.card_sender import CardSender
+from bot.card_service import CardService
+from bot.card_state import CardStore
+from bot.catbuy.client import CatBuyClient
+from bot.config import Settings
+from bot.gate import UpstreamGate
+from bot.i18n import UserLocale, create_i18n
+from bot.item_cache import ItemCache
+from bot.language import LanguagePrefs
+from bot.ledger import QuotaLedger
+from bot.lookup import LookupService
+from bot.metrics import Metrics
+from bot.pacing import Pacer
+from bot.breaker import Breaker
+from bot.risk import RiskService
+from bot.shortlinks import ShortLinkResolver
+from bot.stats import DailyCounters
+from bot.store import open_store
+from bot.web import ReadyState, WebhookIntake, create_web_app, run_metrics_server
+from bot.commands import register_commands
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "callback_query"]
+IMAGE_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+
+
+def create_bot(settings: Settings) -> Bot:
+    session = None
+    if settings.telegram_api_url:
+        api = TelegramAPIServer.from_base(settings.telegram_api_url)
+        session = AiohttpSession(api=api)
+    return Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def create_dispatcher(i18n_middleware: UserLocale, services: dict[str, Any]) -> Dispatcher:
+    """A Dispatcher with every router; ``services`` reach handlers as keyword arguments."""
+    from handlers import create_routers  # the one place bot/ imports handlers/
+
+    dispatcher = Dispatcher()
+    dispatcher.workflow_data.update(services)
+    for observer in (dispatcher.message, dispatcher.callback_query):
+        observer.middleware(i18n_middleware)
+    dispatcher.include_routers(*create_routers())
+    return dispatcher
+
+
+@dataclass
+class App:
+    """Everything the running bot is made of."""
+
+    settings: Settings
+    bot: Bot
+    dispatcher: Dispatcher
+    store: Redis
+    services: dict[str, Any]
+    metrics: Metrics
+    closers: list[Any] = field(default_factory=list)
+
+    async def ready(self) -> ReadyState:
+        try:
+            redis_ok = bool(await self.store.ping())
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            redis_ok = False
+        breaker = self.services["breaker"]
+        is_open = await breaker.is_open() if redis_ok else False
+        return ReadyState(redis=redis_ok, breaker="open" if is_open else "closed")
+
+
+@asynccontextmanager
+async def build_app(settings: Settings) -> AsyncIterator[App]:
+    """Build the bot and its services; close them all on the way out."""
+    store = open_store(settings.redis_url)
+    bot = create_bot(settings)
+    catbuy = CatBuyClient(
+        settings.catbuy_base_url, settings.catbuy_api_key, timeout=settings.catbuy_timeout_seconds
+    )
+    images = httpx.AsyncClient(timeout=IMAGE_TIMEOUT, follow_redirects=True, max_redirects=3)
+    resolver = ShortLinkResolver(store)
+    metrics = Metrics()
+    breaker = Breaker(store, cooldown_seconds=settings.breaker_cooldown_seconds)
+    pacer = Pacer(store, rps=settings.catbuy_rps, max_wait=settings.max_queue_wait_seconds)
+    gate = UpstreamGate(pacer, breaker)
+    counters = DailyCounters(store)
+    ledger = QuotaLedger(
+        store,
+        user_quota=settings.user_daily_quota,
+        chat_quota=settings.chat_daily_quota,
+        daily_budget=settings.daily_budget_requests,
+    )
+    cache = ItemCache(store, ttl_seconds=settings.cache_ttl_seconds)
+    lookup = LookupService(
+        catbuy, gate, ledger, cache, counters, timeout=settings.catbuy_timeout_seconds
+    )
+    cards = CardStore(store, ttl_seconds=settings.picker_ttl_seconds)
+    sender = CardSender(bot, images, store)
+    card_service = CardService(lookup, cards, sender, settings, metrics)
+    risk = RiskService(
+        catbuy,
+        gate,
+        store,
+        daily_budget=settings.risk_daily_budget,
+        repeat_seconds=settings.risk_repeat_seconds,
+    )
+    prefs = LanguagePrefs(store)
+    i18n = create_i18n()
+    services: dict[str, Any] = {
+        "settings": settings,
+        "lookup": lookup,
+        "cards": cards,
+        "card_service": card_service,
+        "sender": sender,
+        "resolver": resolver,
+        "ledger": ledger,
+        "counters": counters,
+        "breaker": breaker,
+        "risk": risk,
+        "prefs": prefs,
+        "metrics": metrics,
+        "i18n": i18n,
+    }
+    dispatcher = create_dispatcher(UserLocale(i18n, prefs), services)
+    app = App(settings, bot, dispatcher, store, services, metrics)
+    try:
+        yield app
+    finally:
+        await resolver.aclose()
+        await images.aclose()
+        await catbuy.aclose()
+        await bot.session.close()
+        await store.aclose()
+
+
+async def run(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM: webhook mode when WEBHOOK_URL is set, else polling."""
+    async with build_app(settings) as app:
+        await register_commands(app.bot, app.services["i18n"])
+        if settings.webhook_url:
+            await _run_webhook(app)
+        else:
+            await _run_polling(app)
+
+
+async def _run_polling(app: App) -> None:
+    runner = None
+    if app.settings.metrics_port:
+        web_app = create_web_app(metrics=app.metrics, ready=app.ready, webhook=None)
+        runner = await run_metrics_server(web_app, app.settings.web_server_host, app.settings.metrics_port)
+    try:
+        await app.bot.delete_webhook(drop_pending_updates=False)
+        await app.dispatcher.start_polling(
+            app.bot,
+            allowed_updates=ALLOWED_UPDATES,
+            close_bot_session=False,
+        )
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+
+
+async def _run_webhook(app: App) -> None:
+    from aiohttp import web
+
+    settings = app.settings
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    intake = WebhookIntake(
+        app.dispatcher,
+        app.bot,
+        app.store,
+        path=settings.webhook_path,
+        secret=secret,
+        handler_kwargs={},
+    )
+    web_app = create_web_app(metrics=app.metrics, ready=app.ready, webhook=intake)
+    runner = web.AppRunner(web_app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.web_server_host, settings.web_server_port)
+    await site.start()
+    await app.bot.set_webhook(
+        f"{settings.webhook_url}{settings.webhook_path}",
+        secret_token=secret,
+        allowed_updates=ALLOWED_UPDATES,
+    )
+    log.info("webhook mode: listening on %s:%s", settings.web_server_host, settings.web_server_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+        log.info("stopping: draining updates in flight")
+        await intake.drain()
+    finally:
+        await runner.cleanup()

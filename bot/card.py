@@ -1,0 +1,220 @@
+"""Presentation of a product card: item + card state → photo, caption, keyboard.
+
+Pure functions of state. Speaks aiogram types and gettext, nothing else of
+Telegram: sending lives in ``bot.card_sender``.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import quote
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from bot.callbacks import CardAct, CardTap
+from bot.card_state import CardState
+from bot.item import Item, Platform
+from bot.picker import VariantPicker
+from bot.picker_view import format_price, picker_caption_lines, picker_rows
+
+CAPTION_LIMIT = 1024
+TEXT_LIMIT = 4096
+MAX_BUTTONS = 100
+# Our own rows: gallery (3), marketplace link (1), operator's buy button (1).
+OWN_BUTTONS = 5
+VARIANT_PHOTO = -1  # CardState.photo value: show the chosen option's image
+
+PLATFORM_NAMES: dict[Platform, str] = {
+    Platform.TAOBAO: "Taobao",
+    Platform.TMALL: "Tmall",
+    Platform.ALI1688: "1688",
+    Platform.WEIDIAN: "Weidian",
+    Platform.GOOFISH: "Goofish",
+}
+
+
+@dataclass(frozen=True)
+class CardView:
+    """What a card shows: ``photo`` is None for a text card."""
+
+    photo: str | None
+    caption: str
+    keyboard: InlineKeyboardMarkup
+
+
+def visible_length(markup: str) -> int:
+    """Length as Telegram counts it: UTF-16 units of the text after entity parsing."""
+    text = html.unescape(_strip_tags(markup))
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _strip_tags(markup: str) -> str:
+    out: list[str] = []
+    inside = False
+    for char in markup:
+        if char == "<":
+            inside = True
+        elif char == ">":
+            inside = False
+        elif not inside:
+            out.append(char)
+    return "".join(out)
+
+
+def card_photo(state: CardState, picker: VariantPicker) -> str | None:
+    """The photo shown: the chosen option's image, else the gallery's current one."""
+    images = state.item.images
+    if state.photo == VARIANT_PHOTO:
+        image = picker.summary(state.choice).image
+        if image:
+            return image
+        return images[0] if images else None
+    if not images:
+        return None
+    return images[min(max(state.photo, 0), len(images) - 1)]
+
+
+def render_card(
+    state: CardState, token: str, *, buy_url_template: str | None, limit: int = CAPTION_LIMIT
+) -> CardView:
+    """The whole card for ``state``; the caption always fits ``limit``."""
+    picker = VariantPicker(state.item)
+    photo = card_photo(state, picker)
+    caption = render_caption(state, picker, limit=limit if photo else TEXT_LIMIT)
+    keyboard = render_keyboard(state, picker, token, buy_url_template=buy_url_template)
+    return CardView(photo=photo, caption=caption, keyboard=keyboard)
+
+
+def render_caption(state: CardState, picker: VariantPicker, *, limit: int) -> str:
+    """Title first (in full when it fits), then price, facts and the picker's lines."""
+    item = state.item
+    tail = [*_price_lines(item), *_fact_lines(item)]
+    if picker.has_variants:
+        tail.extend(picker_caption_lines(picker, state.choice))
+    body = "\n".join(tail)
+    room = limit - visible_length(body) - 2  # two newlines between title and body
+    title = _fit(item.title or _("Untitled item"), room)
+    caption = f"<b>{html.escape(title)}</b>\n\n{body}" if body else f"<b>{html.escape(title)}</b>"
+    while visible_length(caption) > limit and tail:  # only with absurd picker labels
+        tail.pop()
+        caption = f"<b>{html.escape(title)}</b>\n\n" + "\n".join(tail)
+    return caption
+
+
+def _fit(text: str, room: int) -> str:
+    if room <= 1:
+        return "…"
+    if len(text.encode("utf-16-le")) // 2 <= room:
+        return text
+    cut = text
+    while len(cut.encode("utf-16-le")) // 2 > room - 1:
+        cut = cut[: max(len(cut) - max(1, len(cut) - room + 1), 0)]
+    return cut.rstrip() + "…"
+
+
+def _price_lines(item: Item) -> list[str]:
+    if item.price is None:
+        return [_("Price: not given")]
+    price = format_price(item.price.low, item.price.high)
+    line = f"💴 <b>{html.escape(price)}</b>"
+    if item.original_price is not None and item.original_price > item.price.high:
+        line += f"  <s>{html.escape(format_price(item.original_price, item.original_price))}</s>"
+    lines = [line]
+    if item.price_tiers:
+        tiers = " · ".join(
+            _("from {count}: {price}").format(
+                count=tier.min_quantity, price=format_price(tier.price, tier.price)
+            )
+            for tier in item.price_tiers[:4]
+        )
+        lines.append(html.escape(tiers))
+    if item.min_order and item.min_order > 1:
+        unit = f" {item.unit}" if item.unit else ""
+        lines.append(html.escape(_("Minimum order: {count}").format(count=f"{item.min_order}{unit}")))
+    return lines
+
+
+def _fact_lines(item: Item) -> list[str]:
+    where = [PLATFORM_NAMES[item.platform]]
+    if item.shop:
+        where.append(_("shop {name}").format(name=item.shop[:60]))
+    if item.location:
+        where.append(item.location[:40])
+    lines = ["🏷 " + html.escape(" · ".join(where))]
+    facts: list[str] = []
+    if item.sales is not None and item.sales > 0:
+        facts.append(_("sold {count}").format(count=item.sales))
+    if item.weight_grams is not None and item.weight_grams > 0:
+        facts.append(_("weight {weight}").format(weight=_format_weight(item.weight_grams)))
+    if item.delivery_time:
+        facts.append(_("ships in {time}").format(time=item.delivery_time[:30]))
+    if facts:
+        lines.append("📦 " + html.escape(" · ".join(facts)))
+    return lines
+
+
+def _format_weight(grams: Decimal) -> str:
+    if grams >= 1000:
+        return f"{(grams / 1000).quantize(Decimal('0.01')).normalize():f} kg"
+    return f"{grams.quantize(Decimal('1'))} g"
+
+
+def render_keyboard(
+    state: CardState, picker: VariantPicker, token: str, *, buy_url_template: str | None
+) -> InlineKeyboardMarkup:
+    rows: list[list[InlineKeyboardButton]] = []
+    if picker.has_variants:
+        rows.extend(
+            picker_rows(
+                picker, state.choice, state.pages, token, max_buttons=MAX_BUTTONS - OWN_BUTTONS
+            )
+        )
+    rows.extend(_gallery_rows(state, token))
+    links = [
+        InlineKeyboardButton(
+            text=_("Open on {marketplace}").format(
+                marketplace=PLATFORM_NAMES[state.item.platform]
+            ),
+            url=state.source_url,
+        )
+    ]
+    buy_url = buy_link(buy_url_template, state)
+    if buy_url:
+        links.append(InlineKeyboardButton(text=_("🛒 Buy through us"), url=buy_url))
+    rows.append(links)
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _gallery_rows(state: CardState, token: str) -> list[list[InlineKeyboardButton]]:
+    count = len(state.item.images)
+    if count < 2:
+        return []
+    index = 0 if state.photo == VARIANT_PHOTO else min(max(state.photo, 0), count - 1)
+    label = "🎨" if state.photo == VARIANT_PHOTO else f"{index + 1}/{count}"
+
+    def tap(opt: int) -> str:
+        return CardTap(token=token, act=CardAct.GALLERY, opt=opt).pack()
+
+    return [
+        [
+            InlineKeyboardButton(text="◀", callback_data=tap((index - 1) % count)),
+            InlineKeyboardButton(
+                text=label, callback_data=CardTap(token=token, act=CardAct.NOOP).pack()
+            ),
+            InlineKeyboardButton(text="▶", callback_data=tap((index + 1) % count)),
+        ]
+    ]
+
+
+def buy_link(template: str | None, state: CardState) -> str | None:
+    """The operator's buy URL: placeholders filled from the canonical item URL."""
+    if not template:
+        return None
+    return template.format(
+        url=quote(state.source_url, safe=""),
+        platform=state.item.platform.value,
+        id=state.item.item_id,
+    )

@@ -1,0 +1,200 @@
+"""Putting a card on Telegram, whatever Telegram thinks of the photo.
+
+Telegram fetches photo URLs itself and caches a refusal for days, so a
+refused URL is downloaded here and uploaded as bytes (≤ 10 MB); the returned
+``file_id`` is remembered so the bytes are uploaded once. When that fails too,
+the card goes out as text.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import BufferedInputFile, InputMediaPhoto, Message
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot.card import CardView
+
+log = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+FILE_ID_TTL = 7 * 24 * 3600
+_PHOTO_REFUSALS = (
+    "wrong file identifier",
+    "failed to get http url content",
+    "wrong type of the web page content",
+    "photo_invalid_dimensions",
+    "image_process_failed",
+    "wrong remote file",
+    "file must be non-empty",
+    "not enough rights to send photos",
+)
+
+
+def is_photo_refusal(error: TelegramBadRequest) -> bool:
+    message = error.message.lower()
+    return any(reason in message for reason in _PHOTO_REFUSALS)
+
+
+def is_not_modified(error: TelegramBadRequest) -> bool:
+    return "message is not modified" in error.message.lower()
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a new card goes: the chat, and the message it answers."""
+
+    chat_id: int
+    reply_to: int | None = None
+
+
+class CardSender:
+    """Sends and edits cards, falling back from URL to uploaded bytes to text."""
+
+    def __init__(self, bot: Bot, images: httpx.AsyncClient, store: Redis) -> None:
+        self._bot = bot
+        self._images = images
+        self._store = store
+
+    async def send(self, to: Destination, view: CardView) -> Message:
+        if view.photo:
+            try:
+                return await self._bot.send_photo(
+                    to.chat_id,
+                    photo=await self._photo(view.photo),
+                    caption=view.caption,
+                    reply_markup=view.keyboard,
+                    reply_to_message_id=to.reply_to,
+                    allow_sending_without_reply=True,
+                )
+            except TelegramBadRequest as error:
+                if not is_photo_refusal(error):
+                    raise
+                uploaded = await self._upload(to, view)
+                if uploaded is not None:
+                    return uploaded
+        return await self._bot.send_message(
+            to.chat_id,
+            text=view.caption,
+            reply_markup=view.keyboard,
+            reply_to_message_id=to.reply_to,
+            allow_sending_without_reply=True,
+            disable_web_page_preview=True,
+        )
+
+    async def edit(self, message: Message, view: CardView, *, photo_changed: bool) -> None:
+        """Edit ``message`` in place; "not modified" counts as done."""
+        try:
+            if message.photo and view.photo and photo_changed:
+                await self._edit_media(message, view)
+            elif message.photo:
+                await self._bot.edit_message_caption(
+                    chat_id=message.chat.id,
+                    message_id=message.message_id,
+                    caption=view.caption,
+                    reply_markup=view.keyboard,
+                )
+            else:
+                await self._bot.edit_message_text(
+                    chat_id=message.chat.id,
+                    message_id=message.message_id,
+                    text=view.caption,
+                    reply_markup=view.keyboard,
+                    disable_web_page_preview=True,
+                )
+        except TelegramBadRequest as error:
+            if not is_not_modified(error):
+                raise
+
+    async def _edit_media(self, message: Message, view: CardView) -> None:
+        assert view.photo is not None
+        media = InputMediaPhoto(media=await self._photo(view.photo), caption=view.caption)
+        try:
+            await self._bot.edit_message_media(
+                chat_id=message.chat.id,
+                message_id=message.message_id,
+                media=media,
+                reply_markup=view.keyboard,
+            )
+        except TelegramBadRequest as error:
+            if not is_photo_refusal(error):
+                raise
+            data = await self._download(view.photo)
+            if data is None:  # keep the old photo, update the rest
+                await self._bot.edit_message_caption(
+                    chat_id=message.chat.id,
+                    message_id=message.message_id,
+                    caption=view.caption,
+                    reply_markup=view.keyboard,
+                )
+                return
+            edited = await self._bot.edit_message_media(
+                chat_id=message.chat.id,
+                message_id=message.message_id,
+                media=InputMediaPhoto(
+                    media=BufferedInputFile(data, filename="photo.jpg"), caption=view.caption
+                ),
+                reply_markup=view.keyboard,
+            )
+            if isinstance(edited, Message):
+                await self._remember(view.photo, edited)
+
+    async def _upload(self, to: Destination, view: CardView) -> Message | None:
+        assert view.photo is not None
+        data = await self._download(view.photo)
+        if data is None:
+            return None
+        try:
+            sent = await self._bot.send_photo(
+                to.chat_id,
+                photo=BufferedInputFile(data, filename="photo.jpg"),
+                caption=view.caption,
+                reply_markup=view.keyboard,
+                reply_to_message_id=to.reply_to,
+                allow_sending_without_reply=True,
+            )
+        except TelegramBadRequest as error:
+            log.info("uploaded photo refused too: %s", error.message)
+            return None
+        await self._remember(view.photo, sent)
+        return sent
+
+    async def _photo(self, url: str) -> str:
+        """A file_id from an earlier upload of ``url``, else the URL itself."""
+        try:
+            cached = await self._store.get(f"fid:{url}")
+        except RedisError:
+            return url
+        return cached.decode() if isinstance(cached, bytes) else url
+
+    async def _remember(self, url: str, message: Message) -> None:
+        if not message.photo:
+            return
+        try:
+            await self._store.set(f"fid:{url}", message.photo[-1].file_id, ex=FILE_ID_TTL)
+        except RedisError:
+            log.warning("could not remember an uploaded photo's file_id")
+
+    async def _download(self, url: str) -> bytes | None:
+        if not url.startswith("https://"):
+            return None
+        try:
+            async with self._images.stream("GET", url) as response:
+                if response.status_code != 200:
+                    return None
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > MAX_UPLOAD_BYTES:
+                        return None
+                    chunks.append(chunk)
+                return b"".join(chunks) or None
+        except httpx.HTTPError as error:
+            log.info("photo download failed: %s", type(error).__name__)
+            return None

@@ -1,0 +1,144 @@
+"""Answering a message that holds items: look each up, then send cards or short notes.
+
+The presentation-side service behind the links handler: it calls the
+Telegram-free ``LookupService`` and turns each result into a card or a short,
+translated message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import time
+from dataclasses import dataclass
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.utils.chat_action import ChatActionSender
+from aiogram.utils.i18n import gettext as _
+
+from bot.admin_notices import AdminNotifier
+from bot.card import PLATFORM_NAMES, VARIANT_PHOTO, render_card
+from bot.card_sender import CardSender, Destination
+from bot.card_state import CardState, CardStore
+from bot.config import Settings
+from bot.item import ItemRef
+from bot.links import CollectedItems
+from bot.lookup import Found, LookupResult, LookupService
+from bot.metrics import Metrics
+from bot.picker import VariantPicker
+from bot.refusals import refusal_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Paste:
+    """Who pasted which items where."""
+
+    chat_id: int
+    is_group: bool
+    user_id: int
+    message_id: int
+    lang: str
+    items: CollectedItems
+
+
+class CardService:
+    """Turns a paste into cards; one upstream look-up per distinct item at most."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        lookup: LookupService,
+        cards: CardStore,
+        sender: CardSender,
+        notifier: AdminNotifier,
+        settings: Settings,
+        metrics: Metrics,
+    ) -> None:
+        self._bot = bot
+        self._lookup = lookup
+        self._cards = cards
+        self._sender = sender
+        self._notifier = notifier
+        self._settings = settings
+        self._metrics = metrics
+
+    async def answer(self, paste: Paste) -> None:
+        refs = paste.items.items
+        async with ChatActionSender.upload_photo(bot=self._bot, chat_id=paste.chat_id):
+            results = await asyncio.gather(*(self._look_up(paste, ref) for ref in refs))
+        notes: list[str] = []
+        for ref, result in zip(refs, results, strict=True):
+            if isinstance(result, Found):
+                await self._send_card(paste, ref, result)
+            else:
+                text = refusal_text(result, ref)
+                if text not in notes:
+                    notes.append(text)
+            await self._notifier.handle(result)
+        if paste.items.skipped:
+            notes.append(_skipped_text(paste.items.skipped, self._settings.max_items_per_message))
+        if paste.items.unresolved and not paste.is_group and not refs:
+            notes.append(_("Couldn't open this link. Paste the marketplace link instead."))
+        if notes:
+            await self._bot.send_message(
+                paste.chat_id,
+                "\n".join(notes),
+                reply_to_message_id=paste.message_id,
+                allow_sending_without_reply=True,
+            )
+
+    async def _look_up(self, paste: Paste, ref: ItemRef) -> LookupResult:
+        started = time.monotonic()
+        result = await self._lookup.lookup(
+            ref,
+            user_id=paste.user_id,
+            chat_id=paste.chat_id if paste.is_group else None,
+            lang=paste.lang,
+            is_admin=self._settings.is_admin(paste.user_id),
+        )
+        log.info(
+            "lookup",
+            extra={
+                "platform": ref.platform.value,
+                "item_id": ref.item_id,
+                "outcome": result.outcome,
+                "cached": isinstance(result, Found) and result.cached,
+                "latency_ms": round((time.monotonic() - started) * 1000, 1),
+            },
+        )
+        return result
+
+    async def _send_card(self, paste: Paste, ref: ItemRef, found: Found) -> None:
+        item = found.item
+        picker = VariantPicker(item)
+        choice = picker.empty_choice()
+        if ref.sku_id:
+            choice = picker.choice_for_sku(ref.sku_id) or choice
+        state = CardState(
+            item=item,
+            lang=paste.lang,
+            choice=choice,
+            pages=tuple(0 for _ in choice),
+            photo=VARIANT_PHOTO if picker.summary(choice).image else 0,
+            source_url=ref.canonical_url,
+        )
+        token = await self._cards.create(state)
+        view = render_card(state, token, buy_url_template=self._settings.buy_url_template)
+        try:
+            await self._sender.send(Destination(paste.chat_id, paste.message_id), view)
+        except TelegramAPIError as error:
+            log.warning("card not sent: %s", error.message)
+
+
+def _skipped_text(skipped: list[ItemRef], limit: int) -> str:
+    names = ", ".join(f"{PLATFORM_NAMES[r.platform]} {r.item_id}" for r in skipped[:10])
+    more = len(skipped) - 10
+    if more > 0:
+        names += f" (+{more})"
+    return html.escape(
+        _("Skipped (up to {limit} items per message): {items}").format(limit=limit, items=names)
+    )

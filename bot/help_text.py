@@ -1,0 +1,30 @@
+"""The words of /start and /help."""
+
+from __future__ import annotations
+
+from aiogram.utils.i18n import gettext as _
+
+
+def help_text(*, is_admin: bool, max_items: int) -> str:
+    lines = [
+        _("<b>CatBuy bot</b> turns marketplace links into product cards."),
+        "",
+        _(
+            "Paste a link from Taobao, Tmall, 1688, Weidian or Goofish (Xianyu), or a "
+            "shopping-agent link that wraps one. Up to {count} items per message."
+        ).format(count=max_items),
+        _("Tap the options under a card to see a variant's price and stock."),
+        "",
+        _("/quota: your look-ups left today"),
+        _("/lang: choose your language"),
+        _("/help: this text"),
+    ]
+    if is_admin:
+        lines += [
+            "",
+            _("<b>Admin</b>"),
+            _("/stats: today's look-ups, cache hits, budget and spend"),
+            _("/risk &lt;type&gt; &lt;value&gt;: check a customer against the blacklist"),
+            _("/risklog: the last risk checks"),
+        ]
+    return "\n".join(lines)

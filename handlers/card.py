@@ -1,0 +1,30 @@
+"""Taps on product cards: the variant picker and the photo gallery."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.callbacks import CardTap
+from bot.card_taps import CardTaps
+
+
+def create_router() -> Router:
+    router = Router(name="card")
+
+    @router.callback_query(CardTap.filter())
+    async def on_card_tap(query: CallbackQuery, callback_data: CardTap, card_taps: CardTaps) -> None:
+        message = query.message if isinstance(query.message, Message) else None
+
+        async def answer(text: str) -> None:
+            await query.answer(text or None)
+
+        await card_taps.tap(message, callback_data, answer)
+
+    @router.callback_query()
+    async def on_unknown_tap(query: CallbackQuery) -> None:
+        """Malformed or foreign callback data: answered, nothing changes."""
+        await query.answer(_("This button is no longer valid."))
+
+    return router
