@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 from urllib.parse import quote
 
 MASK = "***"
@@ -27,7 +27,7 @@ MASK = "***"
 # Anything shaped like a CatBuy key or a Telegram bot token is masked even
 # when it is not one of ours: a stray key in a log is a leak all the same.
 _KEY_SHAPE = r"cbk_[A-Za-z0-9]+"
-_TOKEN_SHAPE = r"\b\d{5,}:[A-Za-z0-9_-]{30,}"
+_TOKEN_SHAPE = r"(?<![0-9])\d{5,}:[A-Za-z0-9_-]{30,}"
 
 # Loggers that are chatty at INFO and print URLs or whole updates.
 _QUIET_LOGGERS = ("httpx", "httpcore", "aiogram.event", "aiohttp.access", "hpack")
@@ -153,15 +153,21 @@ class _BotHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The handler :func:`setup_logging` installs, told apart so a second call replaces it."""
 
 
-def setup_logging(level: str, fmt: Literal["text", "json"], secrets: Iterable[str]) -> None:
-    """Install the one stderr handler on the root logger, with redaction.
+def setup_logging(
+    level: str,
+    fmt: Literal["text", "json"],
+    secrets: Iterable[str],
+    *,
+    stream: TextIO | None = None,
+) -> None:
+    """Install the one handler (stderr unless ``stream``) on the root logger, with redaction.
 
     Calling it again replaces the handler it installed before.
     """
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _BotHandler)]:
         root.removeHandler(old)
-    handler = _BotHandler(sys.stderr)
+    handler = _BotHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(RedactingFilter(secrets))
     root.addHandler(handler)
