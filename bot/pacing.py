@@ -1,0 +1,247 @@
+"""Cluster-wide pacing of upstream calls, with users served in turns.
+
+The upstream counts a sliding one-second window, so a bucket that admits
+``RPS`` calls at the start of each second can still put ``RPS + 1`` into some
+interval. Calls are therefore *spaced*: at least ``pace_interval(rps)`` apart
+(a 5% margin over ``1/RPS``) across every process sharing the store.
+
+Two Lua scripts keep the spacing, both on Redis ``TIME``:
+- ``reserve`` (GCRA): hands out the next free slot, so processes queue in
+  order instead of racing;
+- ``confirm``: at the slot, claims it only when the last claimed call is at
+  least one interval old, so a process that woke late cannot squeeze the next
+  call closer to its own.
+
+In each process one dispatcher task holds at most one reserved slot, and
+binds it to a waiting request only when the slot comes, taking users in
+turns (round robin): one user's burst of links costs another user's single
+link about one slot. ``aiolimiter`` smooths the dispatcher locally. A request
+whose expected wait passes its bound is refused with ``Busy`` up front, and
+one still queued at its deadline gets ``Busy`` too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+from aiolimiter import AsyncLimiter
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+SAFETY_MARGIN = 0.05
+
+# KEYS: tat. ARGV: interval µs. Returns the wait in µs until the reserved slot.
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local slot = math.max(now, tat)
+local nxt = slot + tonumber(ARGV[1])
+redis.call('SET', KEYS[1], string.format('%.0f', nxt),
+  'PX', string.format('%.0f', math.ceil((nxt - now) / 1000) + 1000))
+return string.format('%.0f', slot - now)
+"""
+
+# KEYS: last. ARGV: interval µs. Claims "now" when the last claim is an
+# interval old and returns 0; else returns the µs still to wait.
+_CONFIRM = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+local gap = tonumber(ARGV[1])
+if now - last < gap then return string.format('%.0f', gap - (now - last)) end
+redis.call('SET', KEYS[1], string.format('%.0f', now),
+  'PX', string.format('%.0f', math.ceil(gap / 1000) + 1000))
+return '0'
+"""
+
+# KEYS: tat. ARGV: pause µs. Pushes every later reservation past now + pause.
+_PENALIZE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local target = now + tonumber(ARGV[1])
+if target > tat then
+  redis.call('SET', KEYS[1], string.format('%.0f', target),
+    'PX', string.format('%.0f', math.ceil(tonumber(ARGV[1]) / 1000) + 1000))
+end
+return 1
+"""
+
+
+def pace_interval(rps: float, margin: float = SAFETY_MARGIN) -> float:
+    """Seconds between calls so no one-second window ever holds more than ``rps``.
+
+    ``n`` calls fit a window only if ``(n - 1) * interval <= 1``; spacing by a
+    little over ``1 / floor(rps)`` keeps ``n <= floor(rps)``.
+    """
+    allowed = math.floor(rps) if rps >= 1 else rps
+    return (1.0 + margin) / allowed
+
+
+class Busy(Exception):
+    """The wait for an upstream slot would pass its bound; tell the user, don't hang."""
+
+    def __init__(self, expected_wait: float) -> None:
+        super().__init__(f"upstream busy: about {expected_wait:.1f}s to wait")
+        self.expected_wait = expected_wait
+
+
+@dataclass(eq=False)
+class _Waiter:
+    user_id: int
+    future: asyncio.Future[None] = field(repr=False)
+
+
+class Pacer:
+    """Fair, cluster-wide spacing of upstream calls (see the module docstring)."""
+
+    def __init__(
+        self, store: Redis, *, rps: float, max_wait: float = 20.0, prefix: str = "cb:pace"
+    ) -> None:
+        self.interval = pace_interval(rps)
+        self.max_wait = max_wait
+        self._interval_us = round(self.interval * 1_000_000)
+        self._tat_key = f"{prefix}:tat"
+        self._last_key = f"{prefix}:last"
+        self._reserve = store.register_script(_RESERVE)
+        self._confirm = store.register_script(_CONFIRM)
+        self._penalize = store.register_script(_PENALIZE)
+        self._limiter = AsyncLimiter(1, 1 / rps)
+        self._queues: dict[int, deque[_Waiter]] = {}
+        self._turns: deque[int] = deque()
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._slot_at: float | None = None
+        # Observed seconds between our grants under a backlog: with other
+        # replicas sharing the key, our turn comes less often than `interval`.
+        self._gap = self.interval
+        self._last_grant: float | None = None
+        self._backlogged = False
+
+    @property
+    def waiting(self) -> int:
+        """Requests queued in this process."""
+        return sum(len(q) for q in self._queues.values())
+
+    def expected_wait(self, user_id: int) -> float:
+        """Seconds until a new request of ``user_id`` would get its slot, by round robin."""
+        loop = asyncio.get_running_loop()
+        turn = len(self._queues.get(user_id, ())) + 1
+        ahead = (
+            turn - 1 + sum(min(len(q), turn) for uid, q in self._queues.items() if uid != user_id)
+        )
+        first = 0.0 if self._slot_at is None else max(self._slot_at - loop.time(), 0.0)
+        return first + ahead * self._gap
+
+    async def acquire(self, user_id: int, deadline: float | None = None) -> None:
+        """Wait for this user's turn at an upstream slot; the call may go at once.
+
+        ``deadline`` is in ``loop.time()``; the wait is bounded by it and by
+        ``max_wait``. Raises ``Busy`` when the slot would come later, and the
+        store's ``RedisError`` when the shared state is unreachable.
+        """
+        loop = asyncio.get_running_loop()
+        bound = self.max_wait if deadline is None else min(self.max_wait, deadline - loop.time())
+        expected = self.expected_wait(user_id)
+        if expected > bound:
+            raise Busy(expected)
+        waiter = _Waiter(user_id, loop.create_future())
+        queue = self._queues.get(user_id)
+        if queue is None:
+            queue = self._queues[user_id] = deque()
+            self._turns.append(user_id)
+        queue.append(waiter)
+        if self._dispatcher is None:
+            self._dispatcher = asyncio.create_task(self._dispatch())
+        try:
+            async with asyncio.timeout(bound):
+                await waiter.future
+        except TimeoutError:
+            raise Busy(bound) from None
+        finally:
+            self._forget(waiter)
+
+    async def penalize(self, seconds: float) -> None:
+        """The upstream said 429: hold every replica's next slot for ``seconds``."""
+        await self._penalize(keys=[self._tat_key], args=[round(seconds * 1_000_000)])
+
+    async def aclose(self) -> None:
+        """Stop the dispatcher; waiting requests get ``Busy``."""
+        task, self._dispatcher = self._dispatcher, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        for queue in self._queues.values():
+            for waiter in queue:
+                if not waiter.future.done():
+                    waiter.future.set_exception(Busy(0.0))
+
+    def _forget(self, waiter: _Waiter) -> None:
+        queue = self._queues.get(waiter.user_id)
+        if queue is not None and waiter in queue:
+            queue.remove(waiter)
+            if not queue:
+                del self._queues[waiter.user_id]
+                self._turns.remove(waiter.user_id)
+
+    def _next_waiter(self) -> _Waiter | None:
+        """The head of the next user's queue, taking users in turns."""
+        while self._turns:
+            user_id = self._turns.popleft()
+            queue = self._queues[user_id]
+            waiter = queue.popleft()
+            if queue:
+                self._turns.append(user_id)
+            else:
+                del self._queues[user_id]
+            if not waiter.future.done():
+                return waiter
+        return None
+
+    async def _dispatch(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._queues:
+                await self._limiter.acquire()
+                try:
+                    await self._wait_for_slot(loop)
+                except RedisError as exc:
+                    self._fail_all(exc)
+                    continue
+                finally:
+                    self._slot_at = None
+                waiter = self._next_waiter()
+                if waiter is None:
+                    continue
+                self._measure_gap(loop.time())
+                waiter.future.set_result(None)
+        finally:
+            if self._dispatcher is asyncio.current_task():
+                self._dispatcher = None
+
+    def _measure_gap(self, now: float) -> None:
+        # Only back-to-back grants (a queue was waiting) show our share of the key.
+        if self._backlogged and self._last_grant is not None:
+            gap = max(now - self._last_grant, self.interval)
+            self._gap = 0.7 * self._gap + 0.3 * gap
+        self._last_grant = now
+        self._backlogged = bool(self._queues)
+
+    async def _wait_for_slot(self, loop: asyncio.AbstractEventLoop) -> None:
+        wait = int(await self._reserve(keys=[self._tat_key], args=[self._interval_us])) / 1e6
+        self._slot_at = loop.time() + wait
+        await asyncio.sleep(wait)
+        # Not an Event: the claim lives in Redis, shared with other processes.
+        while True:
+            extra = int(await self._confirm(keys=[self._last_key], args=[self._interval_us]))
+            if extra <= 0:
+                return
+            await asyncio.sleep(extra / 1e6)
+
+    def _fail_all(self, exc: BaseException) -> None:
+        """The store is unreachable: paid calls fail closed, nobody hangs."""
+        while (waiter := self._next_waiter()) is not None:
+            waiter.future.set_exception(exc)
