@@ -1,0 +1,353 @@
+"""Admin risk checks: budget, repeat cache, upstream call and audit trail.
+
+A check costs real money ($0.03) and screens personal data, so:
+- the daily risk budget is reserved atomically (one Lua script, Redis
+  ``TIME`` for the UTC day) before paying, and given back when the call
+  fails on our side or the upstream's;
+- the same value checked again within ``repeat_seconds`` is answered from a
+  cache, free. The cache key is a salted hash of the value, never the value;
+- logs and the audit stream hold only the masked value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol, TypeVar
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot.catbuy.errors import (
+    AuthError,
+    CatBuyError,
+    InsufficientBalance,
+    RateLimited,
+    UpstreamTimeout,
+)
+from bot.catbuy.risk import RiskVerdict
+from bot.gate import BreakerOpen, Busy, StoreDown
+from bot.risk_values import RiskType, mask
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# The documented pay-as-you-go price, used when the upstream omits ``cost``.
+CHECK_PRICE = Decimal("0.03")
+_MICROS = Decimal(1_000_000)
+# Day counters outlive their day a little, so /stats around midnight still reads them.
+_DAY_TTL = 2 * 86400
+
+# Reserve one check of today's budget. Returns {used_after, day} or {-1, day}.
+_RESERVE = """
+local day = math.floor(tonumber(redis.call('TIME')[1]) / 86400)
+local key = KEYS[1] .. ':' .. day
+local used = tonumber(redis.call('GET', key) or '0')
+if used >= tonumber(ARGV[1]) then return {-1, day} end
+redis.call('INCR', key)
+redis.call('EXPIRE', key, ARGV[2])
+return {used + 1, day}
+"""
+
+# Give a reservation back to the day it was taken from, never below zero.
+_REFUND = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
+
+
+class RiskChecker(Protocol):
+    """The upstream call: ``CatBuyClient.check_risk``."""
+
+    async def check_risk(self, kind: str, value: str) -> RiskVerdict: ...
+
+
+class Gate(Protocol):
+    """Breaker, fair pacing and retries shared with product look-ups: ``UpstreamGate``."""
+
+    async def call(self, user_id: int, fn: Callable[[], Awaitable[T]]) -> T: ...
+
+
+class OutcomeKind(StrEnum):
+    """How a risk check ended."""
+
+    VERDICT = "verdict"
+    BUDGET_EXHAUSTED = "budget_exhausted"
+    BREAKER_OPEN = "breaker_open"
+    BUSY = "busy"
+    UPSTREAM_ERROR = "upstream_error"
+    TIMEOUT = "timeout"
+    STORE_DOWN = "store_down"
+
+
+@dataclass(frozen=True, slots=True)
+class RiskOutcome:
+    """The answer to one check; ``verdict`` is set only for ``VERDICT``."""
+
+    kind: OutcomeKind
+    masked: str
+    verdict: RiskVerdict | None = None
+    cached: bool = False
+    cost: Decimal | None = None
+    breaker_reason: str | None = None
+    notify_admins: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One line of the audit trail: who checked what (masked), when, with what result.
+
+    ``result`` is ``blacklisted``, ``clean`` or the failed outcome's kind.
+    """
+
+    admin_id: int
+    at: datetime
+    kind: RiskType
+    masked: str
+    result: str
+    score: int | None
+    cached: bool
+
+
+class RiskAudit:
+    """The audit trail: a Redis stream capped at about ``maxlen`` records."""
+
+    def __init__(self, store: Redis, key: str, maxlen: int = 1000) -> None:
+        self._store = store
+        self._key = key
+        self._maxlen = maxlen
+
+    async def append(self, admin_id: int, kind: RiskType, outcome: RiskOutcome) -> None:
+        verdict = outcome.verdict
+        if verdict is None:
+            result, score = outcome.kind.value, ""
+        else:
+            result = "blacklisted" if verdict.blacklisted else "clean"
+            score = str(verdict.risk_score)
+        try:
+            # The stream id is the store's clock in ms: the record's time.
+            await self._store.xadd(
+                self._key,
+                {
+                    "admin": admin_id,
+                    "type": kind.value,
+                    "value": outcome.masked,
+                    "result": result,
+                    "score": score,
+                    "cached": int(outcome.cached),
+                },
+                maxlen=self._maxlen,
+                approximate=True,
+            )
+        except RedisError:
+            # A lost audit line must not hide a verdict the admin already paid for.
+            log.warning("risk audit record lost: store unavailable")
+
+    async def latest(self, limit: int = 20) -> list[AuditRecord]:
+        entries = await self._store.xrevrange(self._key, count=limit) or []
+        records = (_record(_text(entry_id), fields or {}) for entry_id, fields in entries)
+        return [record for record in records if record is not None]
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")
+
+
+def _record(entry_id: str, raw: Mapping[bytes | str, bytes | str]) -> AuditRecord | None:
+    fields = {_text(key): _text(value) for key, value in raw.items()}
+    try:
+        return AuditRecord(
+            admin_id=int(fields.get("admin", "0")),
+            at=datetime.fromtimestamp(int(entry_id.split("-", 1)[0]) / 1000, tz=UTC),
+            kind=RiskType(fields.get("type", "")),
+            masked=fields.get("value", ""),
+            result=fields.get("result", ""),
+            score=int(fields["score"]) if fields.get("score") else None,
+            cached=fields.get("cached") == "1",
+        )
+    except ValueError:
+        return None  # not a record this code wrote: skip it, don't break /risklog
+
+
+@dataclass(frozen=True, slots=True)
+class RiskStats:
+    """Today's (UTC) risk checks for ``/stats``."""
+
+    checks: int
+    cached: int
+    spend: Decimal
+    budget_used: int
+    budget: int
+
+    @property
+    def budget_left(self) -> int:
+        return max(self.budget - self.budget_used, 0)
+
+
+class RiskService:
+    """Runs admin risk checks against the upstream within the daily risk budget."""
+
+    def __init__(
+        self,
+        client: RiskChecker,
+        gate: Gate,
+        store: Redis,
+        *,
+        daily_budget: int,
+        repeat_seconds: int = 600,
+        timeout_seconds: float | None = None,
+        audit_maxlen: int = 1000,
+        prefix: str = "risk",
+    ) -> None:
+        self._client = client
+        self._gate = gate
+        self._store = store
+        self._budget = daily_budget
+        self._repeat = repeat_seconds
+        # A last guard against a hung call: the client's own timeout should fire first.
+        self._timeout = timeout_seconds
+        self._prefix = prefix
+        self._reserve = store.register_script(_RESERVE)
+        self._refund = store.register_script(_REFUND)
+        self._salt: bytes | None = None
+        self.audit = RiskAudit(store, f"{prefix}:audit", audit_maxlen)
+
+    async def check(self, admin_id: int, kind: RiskType, value: str) -> RiskOutcome:
+        """Check a normalised ``value`` (see ``risk_values.normalize``) for ``admin_id``."""
+        masked = mask(kind, value)
+        try:
+            outcome = await self._check(admin_id, kind, value, masked)
+        except (RedisError, StoreDown):
+            outcome = RiskOutcome(OutcomeKind.STORE_DOWN, masked)
+        log.info(
+            "risk check admin=%s type=%s value=%s outcome=%s cached=%s",
+            admin_id,
+            kind.value,
+            masked,
+            outcome.kind.value,
+            outcome.cached,
+        )
+        await self.audit.append(admin_id, kind, outcome)
+        return outcome
+
+    async def _check(self, admin_id: int, kind: RiskType, value: str, masked: str) -> RiskOutcome:
+        cache_key = await self._cache_key(kind, value)
+        hit = await self._store.get(cache_key) if self._repeat > 0 else None
+        if hit is not None:
+            await self._count(await self._day(), cached=True)
+            verdict = RiskVerdict.model_validate_json(hit)
+            return RiskOutcome(OutcomeKind.VERDICT, masked, verdict, cached=True)
+        used, day = await self._reserve(
+            keys=[f"{self._prefix}:budget"], args=[self._budget, _DAY_TTL]
+        )
+        if int(used) < 0:
+            return RiskOutcome(OutcomeKind.BUDGET_EXHAUSTED, masked)
+        try:
+            verdict = await self._call(admin_id, kind, value)
+        except BaseException as exc:
+            outcome = _failure(exc, masked)
+            if _refundable(exc):
+                await self._refund(keys=[f"{self._prefix}:budget:{int(day)}"])
+            if outcome is None:
+                raise
+            return outcome
+        cost = verdict.cost if verdict.cost is not None else CHECK_PRICE
+        await self._count(int(day), cost=cost)
+        if self._repeat > 0:
+            await self._store.set(cache_key, verdict.model_dump_json(), ex=self._repeat)
+        return RiskOutcome(OutcomeKind.VERDICT, masked, verdict, cost=cost)
+
+    async def _call(self, admin_id: int, kind: RiskType, value: str) -> RiskVerdict:
+        call = self._gate.call(admin_id, lambda: self._client.check_risk(kind.value, value))
+        if self._timeout is None:
+            return await call
+        async with asyncio.timeout(self._timeout):
+            return await call
+
+    async def audit_log(self, limit: int = 20) -> list[AuditRecord]:
+        """The latest audit records, newest first."""
+        return await self.audit.latest(limit)
+
+    async def today(self) -> RiskStats:
+        """Today's risk checks, cache hits, spend and budget."""
+        day = await self._day()
+        stats = await self._store.hgetall(f"{self._prefix}:stats:{day}")
+        used = await self._store.get(f"{self._prefix}:budget:{day}")
+        return RiskStats(
+            checks=int(stats.get(b"checks", 0)),
+            cached=int(stats.get(b"cached", 0)),
+            spend=Decimal(int(stats.get(b"spend_micros", 0))) / _MICROS,
+            budget_used=int(used or 0),
+            budget=self._budget,
+        )
+
+    async def _day(self) -> int:
+        seconds, _ = await self._store.time()
+        return int(seconds) // 86400
+
+    async def _count(self, day: int, *, cached: bool = False, cost: Decimal | None = None) -> None:
+        key = f"{self._prefix}:stats:{day}"
+        async with self._store.pipeline(transaction=True) as pipe:
+            if cached:
+                pipe.hincrby(key, "cached", 1)
+            else:
+                pipe.hincrby(key, "checks", 1)
+                pipe.hincrby(key, "spend_micros", int((cost or CHECK_PRICE) * _MICROS))
+            pipe.expire(key, _DAY_TTL)
+            await pipe.execute()
+
+    async def _cache_key(self, kind: RiskType, value: str) -> str:
+        # Salted so that the hash of a guessed e-mail cannot be looked up;
+        # the salt lives in the store so that every replica shares the cache.
+        if self._salt is None:
+            salt_key = f"{self._prefix}:salt"
+            await self._store.set(salt_key, secrets.token_hex(16), nx=True)
+            self._salt = _bytes(await self._store.get(salt_key)) or secrets.token_bytes(16)
+        digest = hashlib.blake2b(f"{kind.value}\n{value}".encode(), key=self._salt[:64])
+        return f"{self._prefix}:cache:{digest.hexdigest()[:40]}"
+
+
+def _bytes(value: bytes | str | None) -> bytes:
+    return value.encode() if isinstance(value, str) else value or b""
+
+
+def _failure(exc: BaseException, masked: str) -> RiskOutcome | None:
+    """The outcome for a failed upstream call, or None to let ``exc`` propagate."""
+    if isinstance(exc, BreakerOpen):
+        return RiskOutcome(
+            OutcomeKind.BREAKER_OPEN,
+            masked,
+            breaker_reason=str(exc.reason).lower(),
+            notify_admins=exc.notify_admins,
+        )
+    if isinstance(exc, AuthError | InsufficientBalance):
+        reason = "auth" if isinstance(exc, AuthError) else "balance"
+        return RiskOutcome(OutcomeKind.BREAKER_OPEN, masked, breaker_reason=reason)
+    if isinstance(exc, Busy | RateLimited):
+        # 429 still after the gate's retries: as busy as a long queue.
+        return RiskOutcome(OutcomeKind.BUSY, masked)
+    if isinstance(exc, UpstreamTimeout | TimeoutError):
+        return RiskOutcome(OutcomeKind.TIMEOUT, masked)
+    if isinstance(exc, StoreDown | RedisError):
+        return RiskOutcome(OutcomeKind.STORE_DOWN, masked)
+    if isinstance(exc, CatBuyError):
+        # Only the class name: an upstream message may quote the value.
+        log.warning("risk check failed upstream: %s", type(exc).__name__)
+        return RiskOutcome(OutcomeKind.UPSTREAM_ERROR, masked)
+    return None
+
+
+def _refundable(exc: BaseException) -> bool:
+    if isinstance(exc, CatBuyError):
+        return exc.refundable
+    # Nothing was paid when the gate refused, the store failed or the task was cancelled.
+    return True

@@ -1,0 +1,77 @@
+"""/risk and /risklog: admin risk checks, in a private chat only."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, Router
+from aiogram.enums import ChatAction, ChatType
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from bot.config import Settings
+from bot.risk import RiskService
+from bot.risk_values import parse_request
+from bot.risk_view import (
+    admin_notice,
+    invalid_value_text,
+    private_only_text,
+    refusal_text,
+    risk_card,
+    risk_log_text,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _refusal(message: Message, settings: Settings) -> str | None:
+    """Why this message may not run a check, or None. The chat type comes
+    first: in a group even an admin gets only "use a private chat"."""
+    if message.chat.type != ChatType.PRIVATE:
+        return private_only_text()
+    if not settings.is_admin(message.from_user.id if message.from_user else None):
+        return refusal_text()
+    return None
+
+
+async def _notify_admins(bot: Bot, settings: Settings, reason: str | None) -> None:
+    text = admin_notice(reason)
+    for admin_id in sorted(settings.admin_ids):
+        try:
+            await bot.send_message(admin_id, text)
+        except TelegramAPIError as error:
+            # One admin who blocked the bot must not keep the others uninformed.
+            log.warning("admin notice to %s failed: %s", admin_id, type(error).__name__)
+
+
+def create_router() -> Router:
+    router = Router(name="risk")
+
+    @router.message(Command("risk"))
+    async def on_risk(
+        message: Message, command: CommandObject, settings: Settings, risk: RiskService, bot: Bot
+    ) -> None:
+        refusal = _refusal(message, settings)
+        if refusal is not None or message.from_user is None:
+            await message.answer(refusal or refusal_text())
+            return
+        request = parse_request(command.args, default_region=settings.phone_default_region)
+        if request.kind is None or request.value is None:
+            await message.answer(invalid_value_text(request.kind, settings.phone_default_region))
+            return
+        await bot.send_chat_action(message.chat.id, ChatAction.TYPING)
+        outcome = await risk.check(message.from_user.id, request.kind, request.value)
+        await message.answer(risk_card(request.kind, outcome))
+        if outcome.notify_admins:
+            await _notify_admins(bot, settings, outcome.breaker_reason)
+
+    @router.message(Command("risklog"))
+    async def on_risk_log(message: Message, settings: Settings, risk: RiskService) -> None:
+        refusal = _refusal(message, settings)
+        if refusal is not None:
+            await message.answer(refusal)
+            return
+        await message.answer(risk_log_text(await risk.audit_log()))
+
+    return router
