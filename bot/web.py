@@ -16,7 +16,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
@@ -39,7 +39,12 @@ class ReadyState:
     """What ``/readyz`` reports: the shared store reachable, the upstream breaker."""
 
     redis: bool
-    breaker_open: bool
+    breaker: Literal["closed", "open"]
+
+    @property
+    def breaker_open(self) -> bool:
+        """Paid calls are paused."""
+        return self.breaker == "open"
 
     @property
     def ready(self) -> bool:
@@ -67,7 +72,7 @@ def readiness(
             is_open = await asyncio.wait_for(breaker_open(), PROBE_TIMEOUT)
         except (RedisError, OSError, TimeoutError):
             is_open = True
-        return ReadyState(redis=redis_ok, breaker_open=is_open)
+        return ReadyState(redis=redis_ok, breaker="open" if is_open else "closed")
 
     return probe
 
@@ -196,7 +201,7 @@ def create_web_app(
 
     async def readyz(_request: web.Request) -> web.Response:
         state = await ready()
-        body = {"redis": state.redis, "breaker": "open" if state.breaker_open else "closed"}
+        body: dict[str, Any] = {"redis": state.redis, "breaker": state.breaker}
         draining = webhook is not None and webhook.draining
         if draining:
             body["draining"] = True

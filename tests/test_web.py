@@ -1,0 +1,332 @@
+"""Web app: health, readiness, metrics, and the webhook intake against real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiogram import Bot, Dispatcher, Router
+from aiogram.types import Message
+from aiohttp import test_utils, web
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from bot.metrics import Metrics
+from bot.store import open_store
+from bot.web import SECRET_HEADER, ReadyState, WebhookIntake, create_web_app, readiness
+
+SECRET = "s3cret_token-OK"
+TOKEN = "42:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+
+def _update(update_id: int, text: str = "hi") -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 0,
+            "chat": {"id": 7, "type": "private"},
+            "from": {"id": 7, "is_bot": False, "first_name": "Ann"},
+            "text": text,
+        },
+    }
+
+
+class Handling:
+    """What the test router saw, and a gate a slow handler waits on."""
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+        self.finished: list[int] = []
+        self.release = asyncio.Event()
+
+    def dispatcher(self) -> Dispatcher:
+        router = Router()
+
+        @router.message()
+        async def on_message(message: Message, handling: Handling) -> None:
+            handling.seen.append(message.message_id)
+            if message.text == "slow":
+                await handling.release.wait()
+            if message.text == "boom":
+                raise RuntimeError("handler failed")
+            handling.finished.append(message.message_id)
+
+        dispatcher = Dispatcher()
+        dispatcher.include_router(router)
+        return dispatcher
+
+
+async def _ready() -> ReadyState:
+    return ReadyState(redis=True, breaker="closed")
+
+
+@pytest.fixture
+async def bot() -> AsyncIterator[Bot]:
+    bot = Bot(TOKEN)
+    yield bot
+    await bot.session.close()
+
+
+Client = test_utils.TestClient[web.Request, web.Application]
+
+
+async def _client(app: web.Application) -> Client:
+    client: Client = test_utils.TestClient(test_utils.TestServer(app))
+    await client.start_server()
+    return client
+
+
+def _intake(
+    handling: Handling, bot: Bot, store: Redis, **kwargs: Any
+) -> tuple[WebhookIntake, web.Application]:
+    intake = WebhookIntake(
+        handling.dispatcher(),
+        bot,
+        store,
+        path="/webhook",
+        secret=kwargs.pop("secret", SECRET),
+        handler_kwargs={"handling": handling},
+        **kwargs,
+    )
+    return intake, create_web_app(metrics=Metrics(), ready=_ready, webhook=intake)
+
+
+async def _post(client: Client, update: dict[str, Any] | str, secret: str | None = SECRET) -> int:
+    headers = {SECRET_HEADER: secret} if secret is not None else {}
+    body = update if isinstance(update, str) else json.dumps(update)
+    response = await client.post("/webhook", data=body, headers=headers)
+    return response.status
+
+
+def _dead_store() -> Redis:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return open_store(f"redis://127.0.0.1:{port}/0")
+
+
+# --- health, readiness, metrics ---------------------------------------------------------
+
+
+async def test_healthz_is_ok() -> None:
+    client = await _client(create_web_app(metrics=Metrics(), ready=_ready))
+    try:
+        response = await client.get("/healthz")
+        assert response.status == 200
+        assert await response.text() == "ok"
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize(
+    ("state", "status"),
+    [
+        (ReadyState(redis=True, breaker="closed"), 200),
+        (ReadyState(redis=True, breaker="open"), 200),
+        (ReadyState(redis=False, breaker="closed"), 503),
+    ],
+)
+async def test_readyz_follows_the_ready_callback(state: ReadyState, status: int) -> None:
+    async def ready() -> ReadyState:
+        return state
+
+    client = await _client(create_web_app(metrics=Metrics(), ready=ready))
+    try:
+        response = await client.get("/readyz")
+        assert response.status == status
+        assert await response.json() == {"redis": state.redis, "breaker": state.breaker}
+    finally:
+        await client.close()
+
+
+def _breaker(result: bool | Exception) -> Callable[[], Awaitable[bool]]:
+    async def is_open() -> bool:
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    return is_open
+
+
+async def test_readiness_probe_sees_real_redis_and_breaker(redis: Redis) -> None:
+    assert await readiness(redis, _breaker(False))() == ReadyState(redis=True, breaker="closed")
+    assert await readiness(redis, _breaker(True))() == ReadyState(redis=True, breaker="open")
+
+
+async def test_metrics_and_readyz_reflect_redis_outage_and_open_breaker() -> None:
+    dead = _dead_store()
+    metrics = Metrics()
+    metrics.cache_hits.inc(2)
+    ready = readiness(dead, _breaker(RedisConnectionError("down")))
+    client = await _client(create_web_app(metrics=metrics, ready=ready))
+    try:
+        response = await client.get("/readyz")
+        assert response.status == 503
+        assert await response.json() == {"redis": False, "breaker": "open"}
+        page = await client.get("/metrics")
+        assert page.status == 200
+        assert page.headers["Content-Type"].startswith("text/plain")
+        text = await page.text()
+        assert "catbuy_redis_up 0.0" in text
+        assert "catbuy_breaker_open 1.0" in text
+        assert "catbuy_cache_hits_total 2.0" in text
+    finally:
+        await client.close()
+        await dead.aclose()
+
+
+# --- webhook intake ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("secret", [None, "wrong", "", SECRET + "x"])
+async def test_wrong_or_missing_secret_is_rejected_and_not_processed(
+    bot: Bot, redis: Redis, secret: str | None
+) -> None:
+    handling = Handling()
+    intake, app = _intake(handling, bot, redis)
+    client = await _client(app)
+    try:
+        assert await _post(client, _update(1), secret=secret) == 403
+        await intake.drain()
+        assert handling.seen == []
+        # Nothing was claimed either: the genuine delivery is processed.
+        assert await redis.keys("upd:*") == []
+    finally:
+        await client.close()
+
+
+async def test_authentic_update_is_acknowledged_and_handled(bot: Bot, redis: Redis) -> None:
+    handling = Handling()
+    intake, app = _intake(handling, bot, redis)
+    client = await _client(app)
+    try:
+        assert await _post(client, _update(5)) == 200
+        await intake.drain()
+        assert handling.finished == [5]
+    finally:
+        await client.close()
+
+
+async def test_bad_body_is_400(bot: Bot, redis: Redis) -> None:
+    handling = Handling()
+    intake, app = _intake(handling, bot, redis)
+    client = await _client(app)
+    try:
+        assert await _post(client, "not json{") == 400
+        assert await _post(client, json.dumps([1, 2])) == 400
+        assert await _post(client, json.dumps({"update_id": "x"})) == 400
+        await intake.drain()
+        assert handling.seen == []
+    finally:
+        await client.close()
+
+
+async def test_redelivered_update_is_processed_once_across_replicas(
+    bot: Bot, redis_server: Any, redis: Redis
+) -> None:
+    handling = Handling()
+    # Two replicas: separate intakes, dispatchers and Redis clients, one Redis.
+    other_store = open_store(redis_server.url)
+    first, first_app = _intake(handling, bot, redis)
+    second, second_app = _intake(handling, bot, other_store)
+    one, two = await _client(first_app), await _client(second_app)
+    try:
+        statuses = await asyncio.gather(
+            _post(one, _update(11)),
+            _post(two, _update(11)),
+            _post(one, _update(11)),
+            _post(two, _update(12)),
+            _post(one, _update(12)),
+        )
+        assert statuses == [200] * 5
+        await first.drain()
+        await second.drain()
+        assert sorted(handling.seen) == [11, 12]
+    finally:
+        await one.close()
+        await two.close()
+        await other_store.aclose()
+
+
+async def test_store_down_is_503_and_not_processed(bot: Bot) -> None:
+    dead = _dead_store()
+    handling = Handling()
+    intake, app = _intake(handling, bot, dead)
+    client = await _client(app)
+    try:
+        assert await _post(client, _update(3)) == 503
+        await intake.drain()
+        assert handling.seen == []
+    finally:
+        await client.close()
+        await dead.aclose()
+
+
+async def test_drain_waits_for_in_flight_and_refuses_new(bot: Bot, redis: Redis) -> None:
+    handling = Handling()
+    intake, app = _intake(handling, bot, redis, drain_timeout=30)
+    client = await _client(app)
+    try:
+        # Acknowledged while the handler is still blocked: handling is in the background.
+        assert await _post(client, _update(21, "slow")) == 200
+        drain = asyncio.create_task(intake.drain())
+        await asyncio.sleep(0.05)
+        assert not drain.done()
+        assert await _post(client, _update(22)) == 503
+        assert (await client.get("/readyz")).status == 503
+        handling.release.set()
+        await drain
+        assert handling.finished == [21]
+        assert handling.seen == [21]
+    finally:
+        await client.close()
+
+
+async def test_drain_is_bounded(bot: Bot, redis: Redis, caplog: pytest.LogCaptureFixture) -> None:
+    handling = Handling()
+    intake, app = _intake(handling, bot, redis, drain_timeout=0.1)
+    client = await _client(app)
+    try:
+        assert await _post(client, _update(31, "slow")) == 200
+        await asyncio.sleep(0.01)
+        with caplog.at_level(logging.WARNING, logger="bot.web"):
+            await intake.drain()
+        assert intake.in_flight == 0
+        assert handling.finished == []
+        assert "drain timed out" in caplog.text
+    finally:
+        await client.close()
+
+
+async def test_handler_exception_is_logged_not_raised(
+    bot: Bot, redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    handling = Handling()
+    intake, app = _intake(handling, bot, redis)
+    client = await _client(app)
+    try:
+        with caplog.at_level(logging.ERROR, logger="bot.web"):
+            assert await _post(client, _update(41, "boom")) == 200
+            await intake.drain()
+        assert handling.seen == [41]
+        assert "update 41 failed" in caplog.text
+    finally:
+        await client.close()
+
+
+async def test_no_secret_configured_accepts_updates(bot: Bot, redis: Redis) -> None:
+    handling = Handling()
+    intake, app = _intake(handling, bot, redis, secret=None)
+    client = await _client(app)
+    try:
+        assert await _post(client, _update(51), secret=None) == 200
+        await intake.drain()
+        assert handling.finished == [51]
+    finally:
+        await client.close()
