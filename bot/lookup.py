@@ -1,0 +1,318 @@
+"""The look-up service: an item reference in, a product or a refusal out.
+
+The order guards the balance: the cache (free) → coalescing (identical
+look-ups in flight share one fetch, in this process and across replicas) →
+the breaker → the quota ledger (charged all-or-nothing) → the gate (the
+user's fair, paced turn and 429 retries) → the upstream → the cache. A
+failure gives the quota back as the ledger's rules say; the whole look-up is
+bounded by ``CATBUY_TIMEOUT_SECONDS``. Handlers turn the result into words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Protocol
+
+from redis.exceptions import RedisError
+
+from bot.breaker import BreakerReason
+from bot.catbuy.errors import CatBuyError, ItemNotFound, RateLimited
+from bot.gate import BreakerOpen, Busy, StoreDown, UpstreamGate
+from bot.item import Item, ItemRef
+from bot.item_cache import CacheEntry, EntryKind, InFlight, ItemCache
+from bot.ledger import Charge, Limit, QuotaLedger, QuotaStatus
+from bot.stats import Counter, DailyCounters, DailyStats
+
+log = logging.getLogger(__name__)
+
+
+class Failure(StrEnum):
+    """Why a look-up gave no product."""
+
+    NOT_FOUND = "not_found"
+    USER_QUOTA = "user_quota"
+    CHAT_QUOTA = "chat_quota"
+    BUDGET = "budget"
+    BREAKER_OPEN = "breaker_open"
+    BUSY = "busy"
+    TIMEOUT = "timeout"
+    UPSTREAM_ERROR = "upstream_error"
+    STORE_DOWN = "store_down"
+
+
+class NoticeKind(StrEnum):
+    """What admins should be told."""
+
+    BUDGET_EXHAUSTED = "budget_exhausted"
+    BREAKER_OPEN = "breaker_open"
+
+
+@dataclass(frozen=True, slots=True)
+class AdminNotice:
+    """Tell every admin, in private: set on exactly one result per day / cooldown."""
+
+    kind: NoticeKind
+    reason: BreakerReason | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The product. ``cached``: from the cache; ``coalesced``: shared another's fetch."""
+
+    item: Item
+    cached: bool = False
+    coalesced: bool = False
+    notify_admins: AdminNotice | None = None
+
+    @property
+    def outcome(self) -> str:
+        return "found"
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """No product: ``kind`` says why; ``reset_seconds`` for quotas, ``reason`` for the breaker."""
+
+    kind: Failure
+    reset_seconds: int | None = None
+    reason: BreakerReason | None = None
+    notify_admins: AdminNotice | None = None
+
+    @property
+    def outcome(self) -> str:
+        return self.kind.value
+
+
+LookupResult = Found | Refused
+
+# Refusals about the leader's own user or deadline: a joiner tries for itself.
+_PERSONAL = frozenset({Failure.USER_QUOTA, Failure.CHAT_QUOTA, Failure.BUSY})
+_LIMIT_FAILURE = {Limit.USER: Failure.USER_QUOTA, Limit.CHAT: Failure.CHAT_QUOTA}
+_FAILURE_COUNTER = {
+    Failure.NOT_FOUND: Counter.NOT_FOUND,
+    Failure.USER_QUOTA: Counter.REFUSED_USER,
+    Failure.CHAT_QUOTA: Counter.REFUSED_CHAT,
+    Failure.BUDGET: Counter.REFUSED_BUDGET,
+    Failure.BREAKER_OPEN: Counter.REFUSED_BREAKER,
+    Failure.BUSY: Counter.BUSY,
+    Failure.TIMEOUT: Counter.TIMEOUTS,
+}
+
+
+class ItemSource(Protocol):
+    """The upstream's product call: ``CatBuyClient.fetch_item``."""
+
+    async def fetch_item(
+        self, url: str, *, lang: str = "en", tid: str | None = None, ref: ItemRef | None = None
+    ) -> Item: ...
+
+
+class LookupService:
+    """Finds products for handlers while guarding the operator's balance.
+
+    ``share=False`` turns the cache and coalescing off (benchmarks only).
+    """
+
+    def __init__(
+        self,
+        client: ItemSource,
+        gate: UpstreamGate,
+        ledger: QuotaLedger,
+        cache: ItemCache,
+        counters: DailyCounters,
+        *,
+        timeout: float,
+        share: bool = True,
+    ) -> None:
+        self._client = client
+        self._gate = gate
+        self._ledger = ledger
+        self._cache = cache
+        self._counters = counters
+        self._timeout = timeout
+        self._share = share
+        self._inflight: InFlight[LookupResult] = InFlight()
+        # The call itself needs time too: stop queueing for a slot this early.
+        self._call_reserve = min(2.0, timeout / 4)
+
+    async def lookup(
+        self, ref: ItemRef, *, user_id: int, chat_id: int | None, lang: str, is_admin: bool
+    ) -> LookupResult:
+        """Look ``ref`` up for ``user_id``; ``chat_id`` is the group, None in private."""
+        deadline = asyncio.get_running_loop().time() + self._timeout
+        try:
+            result = await self._coalesced(ref, user_id, chat_id, lang, is_admin, deadline)
+        except (RedisError, StoreDown):
+            log.warning("store unreachable: look-up refused")
+            result = Refused(Failure.STORE_DOWN)
+        await self._count(result)
+        return result
+
+    async def quota(self, user_id: int, *, is_admin: bool) -> QuotaStatus:
+        """What ``/quota`` shows (raises the store's error when it is unreachable)."""
+        return await self._ledger.remaining(user_id, exempt_user=is_admin)
+
+    async def daily_stats(self) -> DailyStats:
+        """What ``/stats`` shows (raises the store's error when it is unreachable)."""
+        return await self._counters.snapshot()
+
+    async def _coalesced(
+        self,
+        ref: ItemRef,
+        user_id: int,
+        chat_id: int | None,
+        lang: str,
+        is_admin: bool,
+        deadline: float,
+    ) -> LookupResult:
+        if not self._share:
+            return await self._paid(ref, user_id, chat_id, lang, is_admin, deadline)
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline + 0.5):
+                    result, joined = await self._inflight.run(
+                        (ref.key, lang),
+                        lambda: self._resolve(ref, user_id, chat_id, lang, is_admin, deadline),
+                    )
+            except TimeoutError:
+                return Refused(Failure.TIMEOUT)
+            if not joined:
+                return result
+            if isinstance(result, Refused) and result.kind in _PERSONAL:
+                if loop.time() >= deadline:
+                    return Refused(Failure.TIMEOUT)
+                continue
+            # Only the leader's result carries the admin notice: tell them once.
+            if isinstance(result, Found):
+                return replace(result, coalesced=not result.cached, notify_admins=None)
+            return replace(result, notify_admins=None)
+
+    async def _resolve(
+        self,
+        ref: ItemRef,
+        user_id: int,
+        chat_id: int | None,
+        lang: str,
+        is_admin: bool,
+        deadline: float,
+    ) -> LookupResult:
+        """The in-process leader: cache, then the cross-process lock or its holder's answer."""
+        try:
+            entry = await self._cache.get(ref, lang)
+            if entry is not None:
+                return _from_entry(entry, cached=True)
+            while True:
+                token = await self._cache.try_lock(ref, lang)
+                if token is not None:
+                    # Not under the wait's timeout: _call bounds itself and refunds.
+                    async with self._cache.holding(ref, lang, token):
+                        return await self._paid(ref, user_id, chat_id, lang, is_admin, deadline)
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        entry = await self._cache.wait_for_answer(ref, lang)
+                except TimeoutError:
+                    return Refused(Failure.TIMEOUT)
+                if entry is not None:
+                    return _from_entry(entry, cached=False, coalesced=True)
+                # The holder vanished without an answer: take over.
+        except (RedisError, StoreDown):
+            return Refused(Failure.STORE_DOWN)
+
+    async def _paid(
+        self,
+        ref: ItemRef,
+        user_id: int,
+        chat_id: int | None,
+        lang: str,
+        is_admin: bool,
+        deadline: float,
+    ) -> LookupResult:
+        """Breaker, charge, paced call; refunds and caches the way the rules say."""
+        reason = await self._gate.breaker.open_reason()
+        if reason is not None:
+            return Refused(Failure.BREAKER_OPEN, reason=reason)
+        charge = await self._ledger.charge(user_id, chat_id, exempt_user=is_admin)
+        if charge.refused is Limit.BUDGET:
+            due = await self._ledger.budget_exhausted_notice_due()
+            notice = AdminNotice(NoticeKind.BUDGET_EXHAUSTED) if due else None
+            return Refused(Failure.BUDGET, charge.reset_seconds, notify_admins=notice)
+        if charge.refused is not None:
+            return Refused(_LIMIT_FAILURE[charge.refused], charge.reset_seconds)
+        return await self._call(ref, lang, charge, deadline)
+
+    async def _call(self, ref: ItemRef, lang: str, charge: Charge, deadline: float) -> LookupResult:
+        started = False
+
+        async def fetch() -> Item:
+            nonlocal started
+            started = True
+            return await self._client.fetch_item(ref.canonical_url, lang=lang, ref=ref)
+
+        slot_deadline = deadline - self._call_reserve
+        try:
+            async with asyncio.timeout_at(deadline):
+                item = await self._gate.call(charge.user_id, fetch, deadline=slot_deadline)
+        except TimeoutError:
+            await self._refund(charge, budget=not started)
+            return Refused(Failure.TIMEOUT)
+        except Busy:
+            await self._refund(charge, budget=True)
+            return Refused(Failure.BUSY)
+        except BreakerOpen as exc:
+            await self._refund(charge, budget=True)
+            notice = AdminNotice(NoticeKind.BREAKER_OPEN, exc.reason) if exc.notify_admins else None
+            return Refused(Failure.BREAKER_OPEN, reason=exc.reason, notify_admins=notice)
+        except StoreDown:
+            await self._refund(charge, budget=True)
+            return Refused(Failure.STORE_DOWN)
+        except ItemNotFound:
+            await self._counters.count(Counter.PAID_LOOKUPS)
+            await self._settle(self._cache.put_not_found(ref, lang))
+            return Refused(Failure.NOT_FOUND)
+        except CatBuyError as exc:
+            log.warning("upstream failed for %s: %s", ref.key, type(exc).__name__)
+            await self._counters.count(Counter.UPSTREAM_ERRORS)
+            if exc.refundable:
+                # A 429 was never served; other failures may have been billed.
+                await self._refund(charge, budget=isinstance(exc, RateLimited))
+            await self._settle(self._cache.put_failure(ref, lang, Failure.UPSTREAM_ERROR.value))
+            return Refused(Failure.UPSTREAM_ERROR)
+        await self._counters.count(Counter.PAID_LOOKUPS)
+        await self._settle(self._cache.put_item(ref, lang, item))
+        return Found(item)
+
+    async def _refund(self, charge: Charge, *, budget: bool) -> None:
+        try:
+            await self._ledger.refund(charge, budget=budget)
+        except RedisError:
+            log.warning("store unreachable: quota not refunded")
+
+    @staticmethod
+    async def _settle(write: Awaitable[None]) -> None:
+        """A cache write that fails must not lose an answer we already paid for."""
+        try:
+            await write
+        except RedisError:
+            log.warning("store unreachable: answer not cached")
+
+    async def _count(self, result: LookupResult) -> None:
+        if isinstance(result, Found):
+            if result.cached:
+                await self._counters.count(Counter.CACHE_HITS)
+            elif result.coalesced:
+                await self._counters.count(Counter.COALESCED)
+        elif (counter := _FAILURE_COUNTER.get(result.kind)) is not None:
+            await self._counters.count(counter)
+
+
+def _from_entry(entry: CacheEntry, *, cached: bool, coalesced: bool = False) -> LookupResult:
+    if entry.kind is EntryKind.ITEM and entry.item is not None:
+        return Found(entry.item, cached=cached, coalesced=coalesced)
+    if entry.kind is EntryKind.NOT_FOUND:
+        return Refused(Failure.NOT_FOUND)
+    return Refused(Failure(entry.failure or Failure.UPSTREAM_ERROR.value))

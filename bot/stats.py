@@ -1,0 +1,129 @@
+"""Today's usage counters for ``/stats``: paid calls, cache hits, refusals, spend.
+
+Counters live in one hash per UTC day in the store (Redis ``TIME`` picks the
+day, so replicas agree), and expire two days later. Counting is best-effort:
+a store hiccup never fails a look-up over a statistic.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+# The upstream's documented pay-as-you-go prices.
+LOOKUP_PRICE = Decimal("0.004")
+RISK_CHECK_PRICE = Decimal("0.03")
+
+_DAY_TTL = 2 * 86400
+
+# ARGV: prefix, ttl, then field/amount pairs.
+_COUNT = """
+local day = math.floor(tonumber(redis.call('TIME')[1]) / 86400)
+local key = ARGV[1] .. ':' .. day
+for i = 3, #ARGV, 2 do redis.call('HINCRBY', key, ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', key, ARGV[2])
+return 1
+"""
+
+_READ = """
+local day = math.floor(tonumber(redis.call('TIME')[1]) / 86400)
+return redis.call('HGETALL', ARGV[1] .. ':' .. day)
+"""
+
+
+class Counter(StrEnum):
+    """What is counted per day."""
+
+    PAID_LOOKUPS = "paid_lookups"
+    CACHE_HITS = "cache_hits"
+    COALESCED = "coalesced"
+    NOT_FOUND = "not_found"
+    REFUSED_USER = "refused_user"
+    REFUSED_CHAT = "refused_chat"
+    REFUSED_BUDGET = "refused_budget"
+    REFUSED_BREAKER = "refused_breaker"
+    BUSY = "busy"
+    TIMEOUTS = "timeouts"
+    UPSTREAM_ERRORS = "upstream_errors"
+    RISK_CHECKS = "risk_checks"
+
+
+@dataclass(frozen=True, slots=True)
+class DailyStats:
+    """Today's (UTC) figures; money is estimated from the documented prices."""
+
+    counts: dict[Counter, int]
+
+    def __getitem__(self, counter: Counter) -> int:
+        return self.counts.get(counter, 0)
+
+    @property
+    def paid_lookups(self) -> int:
+        return self[Counter.PAID_LOOKUPS]
+
+    @property
+    def cache_hits(self) -> int:
+        return self[Counter.CACHE_HITS]
+
+    @property
+    def coalesced(self) -> int:
+        return self[Counter.COALESCED]
+
+    @property
+    def risk_checks(self) -> int:
+        return self[Counter.RISK_CHECKS]
+
+    @property
+    def quota_refusals(self) -> int:
+        refusals = (Counter.REFUSED_USER, Counter.REFUSED_CHAT, Counter.REFUSED_BUDGET)
+        return sum(self[c] for c in refusals)
+
+    @property
+    def hit_rate(self) -> float:
+        """Share of answered look-ups that cost nothing (cache hits and coalesced)."""
+        free = self.cache_hits + self.coalesced
+        total = free + self.paid_lookups
+        return free / total if total else 0.0
+
+    @property
+    def estimated_spend(self) -> Decimal:
+        return self.paid_lookups * LOOKUP_PRICE + self.risk_checks * RISK_CHECK_PRICE
+
+    @property
+    def saved_by_cache(self) -> Decimal:
+        """What the free answers would have cost as paid look-ups."""
+        return (self.cache_hits + self.coalesced) * LOOKUP_PRICE
+
+
+class DailyCounters:
+    """Per-day counters in the store (see the module docstring)."""
+
+    def __init__(self, store: Redis, *, prefix: str = "cb:stats") -> None:
+        self._prefix = prefix
+        self._count = store.register_script(_COUNT)
+        self._read = store.register_script(_READ)
+
+    async def count(self, counter: Counter, amount: int = 1) -> None:
+        """Add to today's ``counter``; never raises for a store failure."""
+        try:
+            await self._count(args=[self._prefix, _DAY_TTL, counter.value, amount])
+        except RedisError:
+            log.debug("store unreachable: %s not counted", counter.value)
+
+    async def snapshot(self) -> DailyStats:
+        """Today's figures (raises the store's error when it is unreachable)."""
+        raw = await self._read(args=[self._prefix])
+        known = {c.value: c for c in Counter}
+        counts: dict[Counter, int] = {}
+        for name, value in zip(raw[::2], raw[1::2], strict=True):
+            key = name.decode() if isinstance(name, bytes) else str(name)
+            if key in known:
+                counts[known[key]] = int(value)
+        return DailyStats(counts)
