@@ -33,6 +33,13 @@ KEY = "cbk_live_5ecret_k3y_do_not_leak"
 URL = "https://item.taobao.com/item.htm?id=734912856301"
 
 
+@pytest.fixture(autouse=True)
+def no_proxy_for_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client honours proxy variables; keep a CI proxy off the loopback fake."""
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
+
+
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeCatBuy]:
     async with FakeCatBuy(KEY, rps=1000) as server:
@@ -259,3 +266,20 @@ async def test_transport_and_headers_through_an_httpx_transport() -> None:
     assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert request.content == b"type=email&value=someone%40example.com"
     assert "someone" not in str(caught.value)
+
+
+async def test_proxy_variables_are_honoured(
+    fake: FakeCatBuy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fake answers absolute-form requests, so it can stand in for a proxy.
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{fake.port}")
+    through_proxy = CatBuyClient("http://upstream.invalid/api/v1", SecretStr(KEY))
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
+    bypassing = CatBuyClient(fake.base_url, SecretStr(KEY))  # 127.0.0.1 is in NO_PROXY
+    try:
+        assert (await through_proxy.fetch_item(URL)).item_id == "734912856301"
+        assert (await bypassing.fetch_item(URL)).item_id == "734912856301"
+    finally:
+        await through_proxy.aclose()
+        await bypassing.aclose()
+    assert fake.calls == 2
