@@ -54,9 +54,7 @@ async def test_admins_skip_the_user_quota_not_the_budget(store: Redis) -> None:
 
 async def test_concurrent_charges_never_overspend(store: Redis) -> None:
     ledger = make_ledger(store, user=10, chat=1000, budget=1000)
-    charges = await asyncio.gather(
-        *(ledger.charge(1, -100, exempt_user=False) for _ in range(100))
-    )
+    charges = await asyncio.gather(*(ledger.charge(1, -100, exempt_user=False) for _ in range(100)))
     assert sum(c.accepted for c in charges) == 10
     assert sum(c.refused is Limit.USER for c in charges) == 90
 
@@ -93,10 +91,7 @@ async def test_counters_expire_after_the_day(store: Redis) -> None:
 async def test_budget_notice_is_due_once_a_day(store: Redis) -> None:
     ledger, other_replica = make_ledger(store), make_ledger(store)
     due = await asyncio.gather(
-        *(
-            (ledger if i % 2 else other_replica).budget_exhausted_notice_due()
-            for i in range(10)
-        )
+        *((ledger if i % 2 else other_replica).budget_exhausted_notice_due() for i in range(10))
     )
     assert due.count(True) == 1
 
