@@ -1,0 +1,201 @@
+"""Shopping-agent links: one test per agent and form, with real-shaped URLs."""
+
+# Real-shaped agent URLs are long; the tables read better one case a line.
+# ruff: noqa: E501
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+
+from bot.agents import AGENTS, find_agent
+from bot.item import ItemRef, Platform
+from bot.links import parse_item_url
+
+TB, TM, AL, WD, GF = (
+    Platform.TAOBAO,
+    Platform.TMALL,
+    Platform.ALI1688,
+    Platform.WEIDIAN,
+    Platform.GOOFISH,
+)
+WD_URL = "https://weidian.com/item.html?itemID=7231406953"
+TB_URL = "https://item.taobao.com/item.htm?id=675330231400"
+AL_URL = "https://detail.1688.com/offer/641649880094.html"
+TM_URL = "https://detail.tmall.com/item.htm?id=625144747417"
+
+
+def enc(url: str) -> str:
+    return quote(url, safe="")
+
+
+def enc2(url: str) -> str:
+    return enc(enc(url))
+
+
+# (agent, URL, platform, id)
+CASES = [
+    ("Kakobuy", f"https://www.kakobuy.com/item/details?url={enc(WD_URL)}&affcode=abc", WD, "7231406953"),
+    ("Kakobuy", f"https://m.kakobuy.com/item/details?url={enc(TB_URL)}", TB, "675330231400"),
+    ("Hagobuy", f"https://www.hagobuy.com/item/details?url={enc(AL_URL)}&affcode=x", AL, "641649880094"),
+    ("Superbuy", f"https://www.superbuy.com/en/page/buy?from=search-input&url={enc(TB_URL)}&partnercode=6t86Xk", TB, "675330231400"),
+    ("Superbuy", f"https://m.superbuy.com/en/goodsdetail/?url={enc(TB_URL)}", TB, "675330231400"),
+    # Mobile single-page route: the URL sits unencoded in the hash route.
+    ("Superbuy", f"https://m.superbuy.com/home/#/goodsDetail?nTag=Home-search&from=search-input&_search=url&url={TM_URL}", TM, "625144747417"),
+    ("Wegobuy", f"https://www.wegobuy.com/en/page/buy?from=search-input&url={enc(TB_URL)}&partnercode=6t86Xk", TB, "675330231400"),
+    ("AllChinaBuy", f"https://www.allchinabuy.com/en/page/buy/?nTag=Home-search&from=search-input&_search=url&position=&url={enc(TB_URL)}&partnercode=abc", TB, "675330231400"),
+    ("AllChinaBuy", f"https://www.allchinabuy.com/en/page/buy/?from=search-input&url={enc2(WD_URL)}&partnercode=wrf7xD", WD, "7231406953"),
+    ("AllChinaBuy", f"https://m.allchinabuy.com/home/#/goodsDetail?nTag=Home-search&url={WD_URL}", WD, "7231406953"),
+    ("Pandabuy", f"https://www.pandabuy.com/product?ra=1&url={enc(WD_URL)}&inviteCode=ZQWFRJZEB", WD, "7231406953"),
+    ("Pandabuy", f"https://m.pandabuy.com/product?url={enc(TM_URL)}&inviteCode=84QGEFBNY", TM, "625144747417"),
+    ("CNFans", "https://cnfans.com/product/?shop_type=weidian&id=7231406953&ref=71427", WD, "7231406953"),
+    ("CNFans", "https://cnfans.com/product?id=675330231400&platform=TAOBAO", TB, "675330231400"),
+    ("CNFans", "https://cnfans.com/product/?shop_type=ali_1688&id=641649880094", AL, "641649880094"),
+    ("CNFans", "https://cnfans.com/fr/product/?shop_type=taobao&id=675330231400", TB, "675330231400"),
+    ("CNFans", "https://m.cnfans.com/pages/product/product?shoptype=WEIDIAN&id=7231406953", WD, "7231406953"),
+    ("Mulebuy", "https://mulebuy.com/product?id=675330231400&platform=TAOBAO&ref=0", TB, "675330231400"),
+    ("Mulebuy", "https://mulebuy.com/zh/product/?shop_type=taobao&id=675330231400", TB, "675330231400"),
+    ("Mulebuy", "https://m.mulebuy.com/pages/product/product?shoptype=WEIDIAN&id=7231406953&inviteCode=x", WD, "7231406953"),
+    ("Joyagoo", "https://joyagoo.com/product?id=7231406953&platform=WEIDIAN&ref=300768147", WD, "7231406953"),
+    ("Joyabuy", "https://joyabuy.com/product/?shop_type=ali_1688&id=641649880094", AL, "641649880094"),
+    ("Orientdig", "https://orientdig.com/product/?shop_type=taobao&id=675330231400", TB, "675330231400"),
+    ("ACBuy", "https://www.acbuy.com/product/?id=7231406953&source=WD&u=9MLILB", WD, "7231406953"),
+    ("ACBuy", "https://www.acbuy.com/product?id=675330231400&source=TB", TB, "675330231400"),
+    ("ACBuy", "https://m.acbuy.com/product?id=641649880094&source=AL&inviteCode=x", AL, "641649880094"),
+    ("ACBuy", f"https://www.acbuy.com/en/page/buy/?nTag=Home-search&from=search-input&url={enc(WD_URL)}", WD, "7231406953"),
+    ("CSSBuy", "https://www.cssbuy.com/item-675330231400.html?promotionCode=Y2h3", TB, "675330231400"),
+    ("CSSBuy", "https://www.cssbuy.com/item-675330231400", TB, "675330231400"),
+    ("CSSBuy", "https://www.cssbuy.com/item-micro-7231406953.html", WD, "7231406953"),
+    ("CSSBuy", "https://m.cssbuy.com/item-1688-641649880094.html", AL, "641649880094"),
+    ("Sugargoo", f"https://www.sugargoo.com/#/home/productDetail?productLink={enc2(WD_URL + '&spider_token=4572')}&memberId=3419", WD, "7231406953"),
+    ("Sugargoo", f"https://www.sugargoo.com/#/home/productDetail?productLink={enc(TB_URL)}&memberId=123", TB, "675330231400"),
+    ("Sugargoo", f"https://sugargoo.com/index/item/index.html?tp=taobao&searchlang=en&url={enc(WD_URL)}", WD, "7231406953"),
+    ("Fishgoo", f"https://www.fishgoo.com/#/product?productLink={enc2(TB_URL)}&memberId=ref", TB, "675330231400"),
+    ("Fishgoo", f"https://www.fishgoo.com/#/home/productDetail?productLink={enc2(WD_URL)}", WD, "7231406953"),
+    ("Hoobuy", "https://hoobuy.com/product/1/675330231400?utm_source=share&utm_medium=product_details", TB, "675330231400"),
+    ("Hoobuy", "https://hoobuy.com/m/product/2/7231406953?utm_source=share", WD, "7231406953"),
+    ("Hoobuy", "https://www.hoobuy.com/product/0/641649880094", AL, "641649880094"),
+    ("Oopbuy", "https://www.oopbuy.com/product/weidian/7231406953?inviteCode=DWBB8ZQ4U", WD, "7231406953"),
+    ("Oopbuy", "https://oopbuy.com/product/1/675330231400?inviteCode=X", TB, "675330231400"),
+    ("Oopbuy", "https://m.oopbuy.com/pages/goods/details?id=641649880094&channel=1688", AL, "641649880094"),
+    ("Oopbuy", f"https://m.oopbuy.com/pages/web-view/index?url={enc(WD_URL)}", WD, "7231406953"),
+    ("Hipobuy", "https://hipobuy.com/product/taobao/675330231400?inviteCode=8PW091LJH", TB, "675330231400"),
+    ("Hipobuy", "https://hipobuy.com/product/2/7231406953", WD, "7231406953"),
+    ("USFans", "https://www.usfans.com/product/3/7231406953?ref=MGRSBE", WD, "7231406953"),
+    ("USFans", "https://www.usfans.com/product/2/675330231400", TB, "675330231400"),
+    ("USFans", "https://usfans.com/product/1/641649880094", AL, "641649880094"),
+    ("Basetao", "https://www.basetao.com/best-taobao-agent-service/products/agent/taobao/675330231400.html", TB, "675330231400"),
+    ("Basetao", "https://www.basetao.com/best-taobao-agent-service/products/agent/weidian/7231406953.html", WD, "7231406953"),
+    ("Basetao", "https://www.basetao.com/best-taobao-agent-service/products/agent/1688/641649880094.html", AL, "641649880094"),
+    ("LoveGoBuy", "https://www.lovegobuy.com/product?id=7231406953&shop_type=weidian&invite_code=abc", WD, "7231406953"),
+    ("LoveGoBuy", "https://www.lovegobuy.com/product?platform=weidian&goodsId=7231406953", WD, "7231406953"),
+    ("LoveGoBuy", "https://www.lovegobuy.com/pc/#/goods/detail?platform=taobao&goodsId=675330231400", TB, "675330231400"),
+    ("LoveGoBuy", "https://www.lovegobuy.com/product?id=641649880094&shop_type=ali_1688&invite_code=KTIRZ0", AL, "641649880094"),
+    ("Loongbuy", f"https://www.loongbuy.com/product-details?url={enc(TB_URL)}&invitecode=x", TB, "675330231400"),
+    ("Loongbuy", f"https://www.loongbuy.com/product-details?url={TB_URL}", TB, "675330231400"),
+    ("Litbuy", "https://litbuy.com/products/details?id=7231406953&channel=WEIDIAN&ref=x", WD, "7231406953"),
+    ("Litbuy", "https://www.litbuy.com/products/details?channel=1688&id=641649880094", AL, "641649880094"),
+    ("Litbuy", f"https://litbuy.com/item/details?url={enc(TB_URL)}", TB, "675330231400"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("agent", "url", "platform", "item_id"), CASES)
+def test_agent_link_is_the_item_it_wraps(
+    agent: str, url: str, platform: Platform, item_id: str
+) -> None:
+    found = find_agent(url.split("/")[2].lower())
+    assert found is not None
+    assert found.name == agent
+    assert parse_item_url(url) == ItemRef(platform=platform, item_id=item_id)
+
+
+def test_every_agent_in_the_table_has_a_test() -> None:
+    assert {agent.name for agent in AGENTS} == {case[0] for case in CASES}
+
+
+@pytest.mark.parametrize(
+    ("word", "platform"),
+    [
+        ("TAOBAO", TB),
+        ("taobao", TB),
+        ("TB", TB),
+        ("WEIDIAN", WD),
+        ("micro", WD),
+        ("WD", WD),
+        ("ALI_1688", AL),
+        ("1688", AL),
+        ("AL", AL),
+        ("tmall", TM),
+        ("XY", GF),
+    ],
+)
+def test_platform_spellings(word: str, platform: Platform) -> None:
+    url = f"https://cnfans.com/product/?shop_type={word}&id=123456789"
+    assert parse_item_url(url) == ItemRef(platform=platform, item_id="123456789")
+
+
+@pytest.mark.parametrize(
+    ("code", "platform"), [("0", AL), ("1", TB), ("2", WD)]
+)  # fmt: skip
+def test_numeric_codes_are_per_agent(code: str, platform: Platform) -> None:
+    assert parse_item_url(f"https://hoobuy.com/product/{code}/123456789") == ItemRef(
+        platform=platform, item_id="123456789"
+    )
+
+
+def test_same_code_means_another_marketplace_on_another_agent() -> None:
+    # "3" is Weidian on USFans and means nothing on Hoobuy.
+    assert parse_item_url("https://www.usfans.com/product/3/123456789") == ItemRef(
+        platform=WD, item_id="123456789"
+    )
+    assert parse_item_url("https://hoobuy.com/product/3/123456789") is None
+
+
+REFUSED = [
+    # lookalike agent hosts are ignored entirely, even wrapping a real item
+    f"https://kakobuy.com.evil.com/item/details?url={enc(WD_URL)}",
+    f"https://evil-kakobuy.com/item/details?url={enc(WD_URL)}",
+    f"https://notkakobuy.com/item/details?url={enc(WD_URL)}",
+    f"https://kakobuy.com@evil.com/item/details?url={enc(WD_URL)}",
+    f"https://www.kakobuy.com:8443/item/details?url={enc(WD_URL)}",
+    "https://cnfans.com.evil.com/product/?shop_type=weidian&id=7231406953",
+    "https://hoobuy.co/product/2/7231406953",
+    # the wrapped URL must pass the allow-list itself
+    f"https://www.kakobuy.com/item/details?url={enc('https://weidian.com.evil.com/item.html?itemID=1234567')}",
+    f"https://www.kakobuy.com/item/details?url={enc('https://taobao.com@evil.com/item.htm?id=1234567')}",
+    f"https://www.kakobuy.com/item/details?url={enc('javascript:alert(1)')}",
+    f"https://www.kakobuy.com/item/details?url={enc('https://127.0.0.1/item.htm?id=1234567')}",
+    # no scanning of other parameters for hidden marketplace URLs
+    f"https://www.kakobuy.com/item/details?next={enc(WD_URL)}",
+    f"https://www.kakobuy.com/item/details?url=https://evil.com/?u={enc(WD_URL)}",
+    # encrypted Pandabuy links carry no readable URL
+    "https://www.pandabuy.com/product?url=PJ9emDFVd3v76X25eDSVqIb3mLH4Md7zsyLlOTWmhL",
+    # agent pages that are not items
+    "https://cnfans.com/shops/?shop_type=weidian&id=1623456789",
+    "https://cnfans.com/product/?shop_type=amazon&id=7231406953",
+    "https://cnfans.com/product/?shop_type=weidian&id=abc",
+    "https://www.cssbuy.com/",
+    "https://hoobuy.com/product/9/7231406953",
+    "https://www.basetao.com/best-taobao-agent-service/products/agent/amazon/123456.html",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("url", REFUSED)
+def test_lookalike_agents_and_unsafe_wrapped_urls_are_refused(url: str) -> None:
+    assert parse_item_url(url) is None
+
+
+def test_nesting_is_followed_at_most_twice() -> None:
+    once = f"https://www.kakobuy.com/item/details?url={enc(WD_URL)}"
+    twice = f"https://www.superbuy.com/en/page/buy?url={enc(once)}"
+    thrice = f"https://www.wegobuy.com/en/page/buy?url={enc(twice)}"
+    ref = ItemRef(platform=WD, item_id="7231406953")
+    assert parse_item_url(once) == ref
+    assert parse_item_url(twice) == ref
+    assert parse_item_url(thrice) is None
+
+
+def test_agent_without_its_item_query_is_no_item() -> None:
+    assert parse_item_url("https://www.kakobuy.com/") is None
+    assert parse_item_url("https://www.kakobuy.com/item/details?url=") is None
