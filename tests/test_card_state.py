@@ -10,9 +10,9 @@ import fakeredis
 import pytest
 from redis import Redis as SyncRedis
 from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.retry import Retry
 
 from bot.card_state import MAX_ATTEMPTS, TOKEN_LENGTH, CardBusy, CardState, CardStore, is_token
 from bot.catbuy.payload import parse_item

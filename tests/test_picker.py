@@ -262,7 +262,10 @@ def test_all_sold_out_falls_back_to_the_full_range() -> None:
     item = make_item([["a", "b"]], [((0,), "1", 0), ((1,), "5", 0)])
     summary = VariantPicker(item).summary((NOT_CHOSEN,))
     assert not summary.in_stock and summary.stock == 0
-    assert summary.price is not None and (summary.price.low, summary.price.high) == (1, 5)
+    assert summary.price is not None and (summary.price.low, summary.price.high) == (
+        Decimal(1),
+        Decimal(5),
+    )
 
 
 def test_image_of_the_last_chosen_dimension_with_one() -> None:
