@@ -27,6 +27,7 @@ from bot.catbuy.errors import (
     UpstreamTimeout,
 )
 from bot.item import ItemRef, Platform
+from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy
 
 KEY = "cbk_live_5ecret_k3y_do_not_leak"
@@ -283,3 +284,18 @@ async def test_proxy_variables_are_honoured(
         await through_proxy.aclose()
         await bypassing.aclose()
     assert fake.calls == 2
+
+
+async def test_json_labelled_as_html_is_still_json() -> None:
+    body = (FIXTURES / "weidian_single.json").read_bytes()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body, headers={"Content-Type": "text/html"})
+
+    catbuy = CatBuyClient(
+        "https://x.example/api/v1", SecretStr(KEY), transport=httpx.MockTransport(answer)
+    )
+    try:
+        assert (await catbuy.fetch_item("https://weidian.com/item.html?itemID=7401128856")).title
+    finally:
+        await catbuy.aclose()

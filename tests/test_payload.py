@@ -367,3 +367,54 @@ def test_huge_payload_is_bounded() -> None:
     assert max(len(d.options) for d in parsed.dimensions) <= 300
     assert len(parsed.skus) == 2000
     assert parsed.images == ("https://a.b/c.jpg",)
+
+
+def test_risk_fixtures() -> None:
+    match = parse_risk(fixture("risk_match.json"))
+    assert (match.blacklisted, match.risk_score, match.category) == (True, 85, "chargeback_user")
+    assert (match.match_type, match.first_seen) == ("email", "2024-03-15")
+    assert match.reason == "Chargeback on order #ORD-8842"
+    assert match.details == {
+        "orderId": "ORD-8842",
+        "amount": "$520.00",
+        "chargebackDate": "2024-03-15",
+    }
+    assert match.cost == Decimal("0.03")
+    clean = parse_risk(fixture("risk_clean.json"))
+    assert (clean.blacklisted, clean.risk_score, clean.category) == (False, 0, "none")
+    assert clean.match_type is None and clean.reason is None and clean.details == {}
+    for verdict in (match, clean):
+        assert "@example.com" not in verdict.model_dump_json()  # checked.value is never kept
+
+
+def test_risk_odd_values() -> None:
+    raw = fixture("risk_match.json")
+    raw["result"].update(
+        riskScore=250, details={"nested": {"a": [1, 2]}, "n": 5, "none": None, "long": "x" * 999}
+    )
+    verdict = parse_risk(raw)
+    assert verdict.risk_score == 100
+    assert verdict.details["nested"] == '{"a":[1,2]}' and verdict.details["n"] == "5"
+    assert "none" not in verdict.details and len(verdict.details["long"]) == 200
+    raw["result"]["riskScore"] = "-3"
+    assert parse_risk(raw).risk_score == 0
+    del raw["result"]["riskScore"], raw["cost"]
+    assert parse_risk(raw).risk_score == 100 and parse_risk(raw).cost is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"ok": False, "result": {"blacklisted": True}},
+        {"ok": True},
+        {"ok": True, "result": []},
+        {"ok": True, "result": {"riskScore": 5}},
+        {"error": "missing_parameter"},
+    ],
+)
+def test_risk_bad_shapes(raw: object) -> None:
+    with pytest.raises(BadResponse) as caught:
+        parse_risk(
+            {**raw, "checked": {"value": "secret@example.com"}} if isinstance(raw, dict) else raw
+        )
+    assert "secret" not in str(caught.value)

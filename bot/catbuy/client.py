@@ -125,12 +125,15 @@ class CatBuyClient:
 
 
 def _decode(headers: httpx.Headers, body: bytes) -> object:
-    if "html" in headers.get("content-type", "").lower() or body.lstrip()[:1] == b"<":
+    # The body decides, not Content-Type: backends like this one often label
+    # JSON as text/html, and an error page is HTML whatever its label.
+    if body.lstrip()[:1] == b"<":
         raise BadResponse("upstream sent an HTML page")
     try:
         return json.loads(body)
     except (ValueError, RecursionError):
-        raise BadResponse("upstream sent invalid JSON") from None
+        page = "html" in headers.get("content-type", "").lower()
+        raise BadResponse(f"upstream sent {'an HTML page' if page else 'invalid JSON'}") from None
 
 
 def _error_code(body: bytes) -> str | None:
