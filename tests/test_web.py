@@ -244,7 +244,7 @@ async def test_redelivered_update_is_processed_once_across_replicas(
             _post(two, _update(12)),
             _post(one, _update(12)),
         )
-        assert statuses == [200] * 5
+        assert list(statuses) == [200] * 5
         await first.drain()
         await second.drain()
         assert sorted(handling.seen) == [11, 12]
