@@ -191,12 +191,17 @@ class ShortLinkResolver:
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
         body = bytearray()
-        async for chunk in response.aiter_raw():
-            body += chunk
-            if len(body) >= self._max_body:
-                del body[self._max_body :]
-                break
-        return bytes(body)
+        try:
+            # Raw bytes: with identity encoding requested, nothing to inflate,
+            # and a compressed bomb cannot grow past the cap inside one chunk.
+            async for chunk in response.aiter_raw():
+                body += chunk
+                if len(body) >= self._max_body:
+                    break
+        except httpx.StreamConsumed:
+            # A transport that answered with a body already in memory.
+            body = bytearray(response.content[: self._max_body])
+        return bytes(body[: self._max_body])
 
     async def _address_allowed(self, host: str) -> bool:
         if not self._verify_dns or _behind_proxy(host):
