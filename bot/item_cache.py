@@ -35,8 +35,8 @@ T = TypeVar("T")
 
 # A not-found answer is cached this long at most: items get listed again.
 NOT_FOUND_TTL = 600
-# A transient failure is shared with waiters this long, then look-ups retry.
-FAILURE_TTL = 3
+# A transient failure is shared with waiters this long (seconds), then look-ups retry.
+FAILURE_TTL = 3.0
 # With the cache off (TTL 0) an item still lives this long, so waiting replicas get it.
 HANDOFF_TTL = 10
 LOCK_TTL_MS = 5000
@@ -72,8 +72,16 @@ class CacheEntry:
 class ItemCache:
     """Items and short-lived answers in the store, plus the per-item fetch lock."""
 
-    def __init__(self, store: Redis, *, ttl_seconds: int, prefix: str = "cb") -> None:
+    def __init__(
+        self,
+        store: Redis,
+        *,
+        ttl_seconds: int,
+        failure_ttl: float = FAILURE_TTL,
+        prefix: str = "cb",
+    ) -> None:
         self.ttl_seconds = ttl_seconds
+        self.failure_ttl = failure_ttl
         self._store = store
         self._prefix = prefix
         self._release = store.register_script(_RELEASE)
@@ -107,10 +115,11 @@ class ItemCache:
         await self._put(ref, lang, EntryKind.NOT_FOUND.value.encode(), ttl)
 
     async def put_failure(self, ref: ItemRef, lang: str, failure: str) -> None:
-        await self._put(ref, lang, (EntryKind.FAILED.value + failure).encode(), FAILURE_TTL)
+        body = (EntryKind.FAILED.value + failure).encode()
+        await self._put(ref, lang, body, self.failure_ttl)
 
-    async def _put(self, ref: ItemRef, lang: str, body: bytes, ttl: int) -> None:
-        await self._store.set(self._key("item", ref, lang), body, ex=ttl)
+    async def _put(self, ref: ItemRef, lang: str, body: bytes, ttl: float) -> None:
+        await self._store.set(self._key("item", ref, lang), body, px=max(int(ttl * 1000), 1))
 
     async def try_lock(self, ref: ItemRef, lang: str) -> str | None:
         """Become the one process fetching ``ref``: a token, or None when another holds it."""

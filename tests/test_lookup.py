@@ -1,0 +1,283 @@
+"""The look-up service end to end: real Redis, the real client, the fake upstream over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import fakeredis
+import pytest
+from pydantic import SecretStr
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+from bot.breaker import Breaker, BreakerReason
+from bot.catbuy.client import CatBuyClient
+from bot.gate import UpstreamGate
+from bot.item import ItemRef, Platform
+from bot.item_cache import ItemCache
+from bot.ledger import QuotaLedger
+from bot.lookup import Failure, Found, LookupResult, LookupService, NoticeKind, Refused
+from bot.pacing import Pacer
+from bot.stats import DailyCounters
+from bot.store import SOCKET_TIMEOUT, open_store
+from tests.conftest import FIXTURES
+from tests.fakes.catbuy_server import FakeCatBuy
+from tests.redis_server import RedisServer, running_redis
+
+KEY = "cbk_lookup_test"
+TAOBAO = ItemRef(platform=Platform.TAOBAO, item_id="734912856301")
+MISSING = ItemRef(platform=Platform.TAOBAO, item_id="999000111222")
+
+
+def taobao(item_id: int | str) -> ItemRef:
+    return ItemRef(platform=Platform.TAOBAO, item_id=str(item_id))
+
+
+def register_items(fake: FakeCatBuy, ids: range) -> list[ItemRef]:
+    """Serve a copy of a fixture item under each id."""
+    base: dict[str, Any] = json.loads((FIXTURES / "taobao_two_dims.json").read_text())
+    for item_id in ids:
+        body = copy.deepcopy(base)
+        body["data"]["num_iid"] = str(item_id)
+        fake.add_item(str(item_id), body)
+    return [taobao(i) for i in ids]
+
+
+@dataclass
+class Rig:
+    service: LookupService
+    ledger: QuotaLedger
+    counters: DailyCounters
+    pacer: Pacer
+
+    async def ask(
+        self, ref: ItemRef, user_id: int = 1, chat_id: int | None = None, lang: str = "en"
+    ) -> LookupResult:
+        return await self.service.lookup(
+            ref, user_id=user_id, chat_id=chat_id, lang=lang, is_admin=False
+        )
+
+
+@asynccontextmanager
+async def rig(
+    store: Redis,
+    fake: FakeCatBuy,
+    *,
+    user_quota: int = 50,
+    chat_quota: int = 300,
+    budget: int = 1000,
+    rps: float = 40,
+    lookup_seconds: float = 5.0,
+) -> AsyncIterator[Rig]:
+    client = CatBuyClient(fake.base_url, SecretStr(KEY), timeout=lookup_seconds)
+    pacer = Pacer(store, rps=rps, max_wait=20)
+    gate = UpstreamGate(pacer, Breaker(store, cooldown_seconds=60))
+    ledger = QuotaLedger(store, user_quota=user_quota, chat_quota=chat_quota, daily_budget=budget)
+    counters = DailyCounters(store)
+    cache = ItemCache(store, ttl_seconds=3600, failure_ttl=0.5)
+    service = LookupService(client, gate, ledger, cache, counters, timeout=lookup_seconds)
+    try:
+        yield Rig(service, ledger, counters, pacer)
+    finally:
+        await pacer.aclose()
+        await client.aclose()
+
+
+def pooled_store(url: str) -> Redis:
+    """``open_store``'s client, but with a pool that waits for a free connection.
+
+    redis-py 8 caps the default pool at 100 connections and *raises* past it,
+    so a burst of 100 look-ups would read as "store down". ``bot/store.py``
+    needs the same pool (reported to its owner); these tests use it meanwhile.
+    """
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=64,
+        timeout=2.0,
+        socket_timeout=SOCKET_TIMEOUT,
+        socket_connect_timeout=SOCKET_TIMEOUT,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+    return Redis(connection_pool=pool)
+
+
+@pytest.fixture(params=["redis", "memory"])
+async def store(request: pytest.FixtureRequest, redis_server: RedisServer) -> AsyncIterator[Redis]:
+    """The store in both modes (overrides conftest's: see ``pooled_store``)."""
+    if request.param == "redis":
+        client = pooled_store(redis_server.url)
+        await client.flushall()
+    else:
+        client = fakeredis.FakeAsyncRedis()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeCatBuy]:
+    async with FakeCatBuy(KEY, rps=50) as upstream:
+        yield upstream
+
+
+async def test_concurrency_never_overspends_a_quota(store: Redis, fake: FakeCatBuy) -> None:
+    refs = register_items(fake, range(500_000_000_000, 500_000_000_100))
+    async with rig(store, fake, user_quota=10) as r:
+        results = await asyncio.gather(*(r.ask(ref) for ref in refs))
+    assert fake.calls == 10
+    assert sum(isinstance(x, Found) for x in results) == 10
+    refused = [x for x in results if isinstance(x, Refused)]
+    assert {x.kind for x in refused} == {Failure.USER_QUOTA}
+    assert all(x.reset_seconds and 0 < x.reset_seconds <= 86400 for x in refused)
+
+
+async def test_identical_look_ups_make_one_call_and_one_charge(
+    store: Redis, fake: FakeCatBuy
+) -> None:
+    async with rig(store, fake) as r:
+        results = await asyncio.gather(*(r.ask(TAOBAO, user_id=u) for u in range(50)))
+        stats = await r.counters.snapshot()
+        budget_used = (await r.ledger.remaining(0)).budget_used
+    assert fake.calls == 1
+    assert all(isinstance(x, Found) for x in results)
+    assert sum(isinstance(x, Found) and not x.coalesced for x in results) == 1
+    assert budget_used == 1
+    assert stats.paid_lookups == 1
+    assert stats.coalesced == 49
+
+
+async def test_a_cached_item_is_free_and_keyed_by_language(store: Redis, fake: FakeCatBuy) -> None:
+    async with rig(store, fake) as r:
+        first = await r.ask(TAOBAO)
+        again = await r.ask(TAOBAO, user_id=2)
+        other_language = await r.ask(TAOBAO, user_id=2, lang="ru")
+        status = await r.ledger.remaining(2)
+        stats = await r.counters.snapshot()
+    assert isinstance(first, Found) and not first.cached
+    assert isinstance(again, Found) and again.cached
+    assert again.item == first.item
+    assert isinstance(other_language, Found) and not other_language.cached
+    assert fake.calls == 2
+    assert status.user_used == 1
+    assert (stats.cache_hits, stats.paid_lookups) == (1, 2)
+    assert [r.form.get("searchlang") for r in fake.requests] == ["en", "ru"]
+
+
+@pytest.mark.parametrize("failure", [500, "drop", "html"])
+async def test_a_failed_look_up_gives_the_quota_back(
+    store: Redis, fake: FakeCatBuy, failure: int | str
+) -> None:
+    fake.force(failure)  # type: ignore[arg-type]
+    async with rig(store, fake, user_quota=1) as r:
+        result = await r.ask(TAOBAO, chat_id=-100)
+        status = await r.ledger.remaining(1)
+        await asyncio.sleep(0.6)  # the shared failure answer expires
+        retry = await r.ask(TAOBAO, chat_id=-100)
+    assert result == Refused(Failure.UPSTREAM_ERROR)
+    assert status.user_used == 0
+    # The upstream may have billed a failed call: the budget keeps it.
+    assert status.budget_used == 1
+    assert isinstance(retry, Found)
+
+
+async def test_a_hung_upstream_times_out_and_refunds(store: Redis, fake: FakeCatBuy) -> None:
+    fake.force("hang")
+    async with rig(store, fake, user_quota=1, lookup_seconds=1.0) as r:
+        result = await r.ask(TAOBAO)
+        status = await r.ledger.remaining(1)
+    assert result == Refused(Failure.TIMEOUT)
+    assert status.user_used == 0
+
+
+async def test_not_found_is_charged_once_then_free(store: Redis, fake: FakeCatBuy) -> None:
+    async with rig(store, fake) as r:
+        first = await r.ask(MISSING)
+        again = await r.ask(MISSING)
+        status = await r.ledger.remaining(1)
+    assert first == again == Refused(Failure.NOT_FOUND)
+    assert fake.calls == 1
+    assert status.user_used == 1
+
+
+async def test_group_quota_and_budget_refuse_and_admins_hear_once(
+    store: Redis, fake: FakeCatBuy
+) -> None:
+    refs = register_items(fake, range(600_000_000_000, 600_000_000_006))
+    async with rig(store, fake, chat_quota=2, budget=3) as r:
+        in_group = [await r.ask(ref, user_id=i, chat_id=-100) for i, ref in enumerate(refs[:3])]
+        budget = [await r.ask(ref, user_id=9) for ref in refs[3:]]
+    assert [x.outcome for x in in_group] == ["found", "found", "chat_quota"]
+    assert [x.outcome for x in budget] == ["found", "budget", "budget"]
+    notices = [x.notify_admins for x in budget if x.notify_admins]
+    assert [n.kind for n in notices] == [NoticeKind.BUDGET_EXHAUSTED]
+    assert fake.calls == 3
+
+
+async def test_402_pauses_look_ups_refunds_and_tells_admins_once(
+    store: Redis, fake: FakeCatBuy
+) -> None:
+    fake.force(402, times=None)
+    async with rig(store, fake, user_quota=5) as r:
+        first = await r.ask(TAOBAO)
+        second = await r.ask(taobao(123))
+        status = await r.ledger.remaining(1)
+    assert isinstance(first, Refused) and first.kind is Failure.BREAKER_OPEN
+    assert first.reason is BreakerReason.BALANCE
+    assert first.notify_admins is not None and first.notify_admins.reason is BreakerReason.BALANCE
+    assert second == Refused(Failure.BREAKER_OPEN, reason=BreakerReason.BALANCE)
+    assert fake.calls == 1
+    assert (status.user_used, status.budget_used) == (0, 0)
+
+
+async def test_a_joiner_is_not_refused_for_the_leaders_quota(
+    store: Redis, fake: FakeCatBuy
+) -> None:
+    async with rig(store, fake, user_quota=1) as r:
+        await r.ask(taobao(712455609913), user_id=1)
+        spent, fresh = await asyncio.gather(r.ask(TAOBAO, user_id=1), r.ask(TAOBAO, user_id=2))
+    assert isinstance(spent, Refused) and spent.kind is Failure.USER_QUOTA
+    assert isinstance(fresh, Found)
+    assert fake.calls == 2
+
+
+async def test_a_flood_is_told_busy_and_not_charged_for_it(store: Redis, fake: FakeCatBuy) -> None:
+    refs = register_items(fake, range(700_000_000_000, 700_000_000_020))
+    async with rig(store, fake, rps=4, lookup_seconds=3.0) as r:
+        results = await asyncio.gather(*(r.ask(ref) for ref in refs))
+        status = await r.ledger.remaining(1)
+    found = sum(isinstance(x, Found) for x in results)
+    assert {x.outcome for x in results} == {"found", "busy"}
+    assert status.user_used == found == fake.calls
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    with running_redis() as server:
+        yield server
+
+
+async def test_store_outage_fails_closed_then_recovers(
+    own_redis: RedisServer, fake: FakeCatBuy
+) -> None:
+    store = open_store(own_redis.url)
+    async with rig(store, fake) as r:
+        assert isinstance(await r.ask(TAOBAO), Found)
+        own_redis.stop()
+        down = await asyncio.wait_for(r.ask(taobao(712455609913)), timeout=5)
+        cached_down = await asyncio.wait_for(r.ask(TAOBAO), timeout=5)
+        own_redis.start()
+        back = await r.ask(taobao(712455609913))
+    await store.aclose()
+    assert down == Refused(Failure.STORE_DOWN)
+    assert cached_down == Refused(Failure.STORE_DOWN)
+    assert isinstance(back, Found)
+    assert fake.calls == 2
