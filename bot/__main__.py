@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 
 from bot.config import ConfigError, Settings, load_settings
@@ -20,10 +21,8 @@ def main() -> None:
 
     from bot.app import run  # after logging, so start-up is logged (and redacted)
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(settings))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -11,21 +11,27 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiohttp import web
 from redis.asyncio import Redis
 
+from bot.admin_notices import AdminNotifier
+from bot.breaker import Breaker
 from bot.card_sender import CardSender
 from bot.card_service import CardService
 from bot.card_state import CardStore
+from bot.card_taps import CardTaps
 from bot.catbuy.client import CatBuyClient
+from bot.commands import register_commands
 from bot.config import Settings
 from bot.gate import UpstreamGate
 from bot.i18n import UserLocale, create_i18n
@@ -35,30 +41,29 @@ from bot.ledger import QuotaLedger
 from bot.lookup import LookupService
 from bot.metrics import Metrics
 from bot.pacing import Pacer
-from bot.breaker import Breaker
 from bot.risk import RiskService
 from bot.shortlinks import ShortLinkResolver
 from bot.stats import DailyCounters
 from bot.store import open_store
-from bot.web import ReadyState, WebhookIntake, create_web_app, run_metrics_server
-from bot.commands import register_commands
+from bot.telegram_limits import TelegramLimits
+from bot.web import WebhookIntake, create_web_app, readiness, run_web_server, set_webhook
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "callback_query"]
 IMAGE_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
 
-def create_bot(settings: Settings) -> Bot:
-    session = None
-    if settings.telegram_api_url:
+def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+    if session is None and settings.telegram_api_url:
         api = TelegramAPIServer.from_base(settings.telegram_api_url)
         session = AiohttpSession(api=api)
-    return Bot(
+    bot = Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
+    bot.session.middleware(TelegramLimits())
+    return bot
 
 
 def create_dispatcher(i18n_middleware: UserLocale, services: dict[str, Any]) -> Dispatcher:
@@ -83,25 +88,32 @@ class App:
     store: Redis
     services: dict[str, Any]
     metrics: Metrics
-    closers: list[Any] = field(default_factory=list)
 
-    async def ready(self) -> ReadyState:
-        try:
-            redis_ok = bool(await self.store.ping())
-        except Exception:  # noqa: BLE001 - any failure means not ready
-            redis_ok = False
-        breaker = self.services["breaker"]
-        is_open = await breaker.is_open() if redis_ok else False
-        return ReadyState(redis=redis_ok, breaker="open" if is_open else "closed")
+    def web_app(self, webhook: WebhookIntake | None = None) -> web.Application:
+        """Health, readiness and metrics (plus the webhook in webhook mode)."""
+        ready = readiness(self.store, self.services["breaker"].is_open)
+        return create_web_app(metrics=self.metrics, ready=ready, webhook=webhook)
 
 
 @asynccontextmanager
-async def build_app(settings: Settings) -> AsyncIterator[App]:
-    """Build the bot and its services; close them all on the way out."""
+async def build_app(
+    settings: Settings,
+    *,
+    bot_session: BaseSession | None = None,
+    catbuy_transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncIterator[App]:
+    """Build the bot and its services; close them all on the way out.
+
+    ``bot_session`` and ``catbuy_transport`` let tests and benchmarks put the
+    two outside services' fakes at their HTTP boundary.
+    """
     store = open_store(settings.redis_url)
-    bot = create_bot(settings)
+    bot = create_bot(settings, bot_session)
     catbuy = CatBuyClient(
-        settings.catbuy_base_url, settings.catbuy_api_key, timeout=settings.catbuy_timeout_seconds
+        settings.catbuy_base_url,
+        settings.catbuy_api_key,
+        timeout=settings.catbuy_timeout_seconds,
+        transport=catbuy_transport,
     )
     images = httpx.AsyncClient(timeout=IMAGE_TIMEOUT, follow_redirects=True, max_redirects=3)
     resolver = ShortLinkResolver(store)
@@ -122,7 +134,11 @@ async def build_app(settings: Settings) -> AsyncIterator[App]:
     )
     cards = CardStore(store, ttl_seconds=settings.picker_ttl_seconds)
     sender = CardSender(bot, images, store)
-    card_service = CardService(lookup, cards, sender, settings, metrics)
+    prefs = LanguagePrefs(store)
+    i18n = create_i18n()
+    notifier = AdminNotifier(bot, settings, prefs, i18n)
+    card_service = CardService(bot, lookup, cards, sender, notifier, settings, metrics)
+    card_taps = CardTaps(cards, sender, i18n, settings.buy_url_template)
     risk = RiskService(
         catbuy,
         gate,
@@ -130,14 +146,13 @@ async def build_app(settings: Settings) -> AsyncIterator[App]:
         daily_budget=settings.risk_daily_budget,
         repeat_seconds=settings.risk_repeat_seconds,
     )
-    prefs = LanguagePrefs(store)
-    i18n = create_i18n()
     services: dict[str, Any] = {
         "settings": settings,
         "lookup": lookup,
         "cards": cards,
         "card_service": card_service,
-        "sender": sender,
+        "card_taps": card_taps,
+        "notifier": notifier,
         "resolver": resolver,
         "ledger": ledger,
         "counters": counters,
@@ -170,15 +185,17 @@ async def run(settings: Settings) -> None:
 
 
 async def _run_polling(app: App) -> None:
+    settings = app.settings
     runner = None
-    if app.settings.metrics_port:
-        web_app = create_web_app(metrics=app.metrics, ready=app.ready, webhook=None)
-        runner = await run_metrics_server(web_app, app.settings.web_server_host, app.settings.metrics_port)
+    if settings.metrics_port:
+        runner = await run_web_server(
+            app.web_app(), settings.web_server_host, settings.metrics_port
+        )
     try:
         await app.bot.delete_webhook(drop_pending_updates=False)
         await app.dispatcher.start_polling(
             app.bot,
-            allowed_updates=ALLOWED_UPDATES,
+            allowed_updates=app.dispatcher.resolve_used_update_types(),
             close_bot_session=False,
         )
     finally:
@@ -187,34 +204,24 @@ async def _run_polling(app: App) -> None:
 
 
 async def _run_webhook(app: App) -> None:
-    from aiohttp import web
-
     settings = app.settings
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     intake = WebhookIntake(
-        app.dispatcher,
-        app.bot,
-        app.store,
-        path=settings.webhook_path,
-        secret=secret,
-        handler_kwargs={},
+        app.dispatcher, app.bot, app.store, path=settings.webhook_path, secret=secret
     )
-    web_app = create_web_app(metrics=app.metrics, ready=app.ready, webhook=intake)
-    runner = web.AppRunner(web_app, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.web_server_host, settings.web_server_port)
-    await site.start()
-    await app.bot.set_webhook(
-        f"{settings.webhook_url}{settings.webhook_path}",
-        secret_token=secret,
-        allowed_updates=ALLOWED_UPDATES,
+    runner = await run_web_server(
+        app.web_app(intake), settings.web_server_host, settings.web_server_port
     )
-    log.info("webhook mode: listening on %s:%s", settings.web_server_host, settings.web_server_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
+        url = f"{settings.webhook_url}{settings.webhook_path}"
+        await set_webhook(app.bot, app.dispatcher, url=url, secret=secret)
+        log.info(
+            "webhook mode: listening on %s:%s", settings.web_server_host, settings.web_server_port
+        )
         await stop.wait()
         log.info("stopping: draining updates in flight")
         await intake.drain()

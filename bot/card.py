@@ -133,7 +133,9 @@ def _price_lines(item: Item) -> list[str]:
         lines.append(html.escape(tiers))
     if item.min_order and item.min_order > 1:
         unit = f" {item.unit}" if item.unit else ""
-        lines.append(html.escape(_("Minimum order: {count}").format(count=f"{item.min_order}{unit}")))
+        lines.append(
+            html.escape(_("Minimum order: {count}").format(count=f"{item.min_order}{unit}"))
+        )
     return lines
 
 
@@ -175,9 +177,7 @@ def render_keyboard(
     rows.extend(_gallery_rows(state, token))
     links = [
         InlineKeyboardButton(
-            text=_("Open on {marketplace}").format(
-                marketplace=PLATFORM_NAMES[state.item.platform]
-            ),
+            text=_("Open on {marketplace}").format(marketplace=PLATFORM_NAMES[state.item.platform]),
             url=state.source_url,
         )
     ]

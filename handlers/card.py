@@ -14,7 +14,9 @@ def create_router() -> Router:
     router = Router(name="card")
 
     @router.callback_query(CardTap.filter())
-    async def on_card_tap(query: CallbackQuery, callback_data: CardTap, card_taps: CardTaps) -> None:
+    async def on_card_tap(
+        query: CallbackQuery, callback_data: CardTap, card_taps: CardTaps
+    ) -> None:
         message = query.message if isinstance(query.message, Message) else None
 
         async def answer(text: str) -> None:

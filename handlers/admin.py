@@ -1,0 +1,51 @@
+"""/quota for everyone, /stats for admins."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+from redis.exceptions import RedisError
+
+from bot.config import Settings
+from bot.lookup import LookupService
+from bot.risk import RiskService
+from bot.usage_view import quota_text, stats_text
+
+
+def create_router() -> Router:
+    router = Router(name="admin")
+
+    @router.message(Command("quota"))
+    async def on_quota(message: Message, lookup: LookupService, settings: Settings) -> None:
+        user_id = message.from_user.id if message.from_user else message.chat.id
+        try:
+            status = await lookup.quota(user_id, is_admin=settings.is_admin(user_id))
+        except RedisError:
+            await message.answer(
+                _("The bot is having trouble right now. Please try again in a minute.")
+            )
+            return
+        await message.answer(quota_text(status))
+
+    @router.message(Command("stats"))
+    async def on_stats(
+        message: Message, lookup: LookupService, risk: RiskService, settings: Settings
+    ) -> None:
+        user_id = message.from_user.id if message.from_user else None
+        if not settings.is_admin(user_id):
+            await message.answer(_("This command is for the bot's admins."))
+            return
+        try:
+            stats = await lookup.daily_stats()
+            quota = await lookup.quota(user_id or 0, is_admin=True)
+            risk_stats = await risk.today()
+        except RedisError:
+            await message.answer(
+                _("The bot is having trouble right now. Please try again in a minute.")
+            )
+            return
+        await message.answer(stats_text(stats, quota, risk_stats))
+
+    return router
