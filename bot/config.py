@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_path: str = "/webhook"
     webhook_secret: SecretStr | None = None
-    web_server_host: str = "0.0.0.0"  # noqa: S104 - the documented default
+    web_server_host: str = "0.0.0.0"
     web_server_port: int = Field(8080, ge=1, le=65535)
     metrics_port: int | None = Field(None, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
