@@ -97,7 +97,7 @@ class CardService:
             ref,
             user_id=paste.user_id,
             chat_id=paste.chat_id if paste.is_group else None,
-            lang=paste.lang,
+            lang=self._settings.searchlang(paste.lang),
             is_admin=self._settings.is_admin(paste.user_id),
         )
         log.info(

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     risk_repeat_seconds: int = Field(600, ge=0)
     phone_default_region: str = "CN"
     max_queue_wait_seconds: float = Field(20.0, gt=0)
+    # Interface locale → the upstream's ``searchlang``; unlisted locales get English.
+    searchlang_map: Annotated[dict[str, str], NoDecode] = {
+        "en": "en",
+        "ru": "ru",
+        "zh": "zh",
+        "es": "es",
+    }
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -63,6 +70,16 @@ class Settings(BaseSettings):
                 raise ValueError("must be comma-separated numeric Telegram user ids")
             return frozenset(int(p) for p in parts)
         return value
+
+    @field_validator("searchlang_map", mode="before")
+    @classmethod
+    def _parse_searchlang_map(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        pairs = [p.strip() for p in value.split(",") if p.strip()]
+        if not all(re.fullmatch(r"[a-z]{2,3}:[A-Za-z-]{2,10}", p) for p in pairs):
+            raise ValueError("must look like en:en,ru:ru,zh:zh (locale:searchlang pairs)")
+        return dict(p.split(":", 1) for p in pairs)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -138,6 +155,10 @@ class Settings(BaseSettings):
         if urlsplit(value).scheme not in ("http", "https"):
             raise ValueError("must be an http(s) URL")
         return value
+
+    def searchlang(self, locale: str) -> str:
+        """The language the upstream is asked for, for an interface locale."""
+        return self.searchlang_map.get(locale, "en")
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admin_ids
