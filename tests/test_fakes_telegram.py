@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -26,7 +26,7 @@ from aiogram.types import (
     InputMediaPhoto,
     Message,
 )
-from aiohttp import web
+from aiohttp import ClientSession, web
 
 from tests.fakes.bot_api_server import FakeBotApi
 from tests.fakes.telegram import (
@@ -358,7 +358,7 @@ async def test_http_wrong_token_is_unauthorized(api: FakeBotApi) -> None:
 
 async def test_http_get_updates_long_polls(http_bot: Bot, api: FakeBotApi) -> None:
     poll = asyncio.create_task(http_bot.get_updates(timeout=5))
-    await asyncio.sleep(0.1)
+    await _until(lambda: api.waiting_polls == 1)
     assert not poll.done()
     pushed = api.push_update(message_update("hello"))
     updates = await asyncio.wait_for(poll, 5)
@@ -426,6 +426,48 @@ async def test_webhook_registration_blocks_polling_and_push_webhook(
         assert await http_bot.get_updates(timeout=0) == []
     finally:
         await runner.cleanup()
+
+
+async def test_http_accepts_json_and_form_bodies_case_insensitively(api: FakeBotApi) -> None:
+    base = f"{api.base_url}/bot{TOKEN}"
+    markup = {"inline_keyboard": [[{"text": "a", "callback_data": "1"}]]}
+    async with ClientSession() as client:
+        async with client.post(
+            f"{base}/SENDMESSAGE", json={"chat_id": 5, "text": "json", "reply_markup": markup}
+        ) as response:
+            assert response.status == 200
+            body = await response.json()
+        async with client.post(
+            f"{base}/sendMessage", data={"chat_id": "5", "text": "", "parse_mode": "HTML"}
+        ) as response:
+            refused = await response.json()
+    assert body["result"]["reply_markup"] == markup
+    assert refused == {
+        "ok": False,
+        "error_code": 400,
+        "description": "Bad Request: message text is empty",
+    }
+    assert [call.params["chat_id"] for call in api.calls("sendMessage")] == [5, 5]
+
+
+async def test_a_second_long_poll_ends_the_first_with_conflict(
+    http_bot: Bot, api: FakeBotApi
+) -> None:
+    first = asyncio.create_task(http_bot.get_updates(timeout=5))
+    await _until(lambda: api.waiting_polls == 1)
+    second = asyncio.create_task(http_bot.get_updates(timeout=5))
+    with pytest.raises(TelegramConflictError, match="terminated by other getUpdates"):
+        await asyncio.wait_for(first, 5)
+    api.push_update(
+        {"message": message_update("x").model_dump(by_alias=True, mode="json")["message"]}
+    )
+    assert len(await asyncio.wait_for(second, 5)) == 1
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(5):
+        while not condition():  # noqa: ASYNC110 - the server state is a plain counter
+            await asyncio.sleep(0.01)
 
 
 class _UnknownMethod(SendMessage):

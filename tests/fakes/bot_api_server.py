@@ -126,6 +126,7 @@ class FakeBotApi:
         self._updates_arrived = asyncio.Event()
         self._closing = asyncio.Event()
         self._poll_generation = 0
+        self.waiting_polls = 0  # long polls held open right now; tests sync on it
 
     # lifecycle --------------------------------------------------------------------
 
@@ -226,6 +227,8 @@ class FakeBotApi:
 
     async def _handle_method(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
+            if self.echo:
+                print(f"401 {request.match_info['method']} (wrong token)", flush=True)
             return _json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
         name = request.match_info["method"]
         method = _CANONICAL.get(name.lower(), name)
@@ -273,9 +276,15 @@ class FakeBotApi:
                 return call
             closing = asyncio.ensure_future(self._closing.wait())
             waiting = asyncio.ensure_future(arrived.wait())
-            await asyncio.wait({closing, waiting}, timeout=remaining, return_when="FIRST_COMPLETED")
-            closing.cancel()
-            waiting.cancel()
+            self.waiting_polls += 1
+            try:
+                await asyncio.wait(
+                    {closing, waiting}, timeout=remaining, return_when="FIRST_COMPLETED"
+                )
+            finally:
+                self.waiting_polls -= 1
+                closing.cancel()
+                waiting.cancel()
 
     def _webhook_method(self, method: str, params: JsonDict) -> SentCall:
         if method == "setWebhook":
