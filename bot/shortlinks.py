@@ -105,6 +105,14 @@ class ShortLinkResolver:
 
     async def resolve(self, url: str) -> ItemRef | None:
         """The item a short link leads to, or None; never raises."""
+        try:
+            return await self._resolve(url)
+        except Exception as exc:  # a link that does not open is an answer, not a crash
+            # The type only: messages of URL errors carry the link and its token.
+            log.warning("short link resolution failed: %s", type(exc).__name__)
+            return None
+
+    async def _resolve(self, url: str) -> ItemRef | None:
         direct = parse_item_url(url)
         if direct is not None:
             return direct
@@ -117,8 +125,8 @@ class ShortLinkResolver:
             return None if cached == _NOT_FOUND else _decode_ref(cached)
         try:
             outcome = await self._follow(start)
-        except Exception:  # a resolver failure is a short answer, never a crash
-            log.exception("short link resolution failed")
+        except (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL, ValueError) as exc:
+            log.warning("short link resolution failed: %s", type(exc).__name__)
             outcome = _Outcome.TRANSIENT
         await self._remember(key, outcome)
         return outcome if isinstance(outcome, ItemRef) else None

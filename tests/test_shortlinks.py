@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from bot.item import ItemRef, Platform
 from bot.links import SHORT_LINK_HOSTS, LinkEntity, collect_items, is_marketplace_host
 from bot.shortlinks import MAX_REDIRECTS, TRANSIENT_TTL, ShortLinkResolver
-from tests.fakes.shortlink_server import FakeShortLinkWeb
+from tests.fakes.shortlink_server import FakeShortLinkWeb, serving
 
 ITEM = "https://item.taobao.com/item.htm?id=675330231400"
 TB_REF = ItemRef(platform=Platform.TAOBAO, item_id="675330231400")
@@ -439,7 +439,7 @@ def test_property_no_input_makes_the_resolver_contact_another_host(
     def answer(request: httpx.Request) -> httpx.Response:
         requested.append(str(request.url))
         location = locations[(len(requested) - 1) % len(locations)]
-        return httpx.Response(302, headers={"Location": location.encode("utf-8", "replace")})
+        return httpx.Response(302, headers=[(b"Location", location.encode("utf-8", "replace"))])
 
     async def run() -> None:
         store = fakeredis.FakeAsyncRedis()
@@ -453,3 +453,33 @@ def test_property_no_input_makes_the_resolver_contact_another_host(
     asyncio.run(run())
     assert len(requested) <= 1 + MAX_REDIRECTS
     assert all(_allowed_to_contact(url) for url in requested), requested
+
+
+async def test_over_a_real_socket_chain_page_cap_and_hang(redis: Redis) -> None:
+    web = FakeShortLinkWeb()
+    web.redirect("https://m.tb.cn/h.net", "http://e.tb.cn/h.page?tk=9")
+    web.page("https://e.tb.cn/h.page?tk=9", GOOFISH_PAGE)
+    web.endless("https://m.tb.cn/h.huge")
+    web.hang("https://m.tb.cn/h.slow")
+    web.redirect("https://m.tb.cn/h.evil", "https://evil.com/x")
+    async with serving(web) as transport:
+        resolver = ShortLinkResolver(
+            redis, transport=transport, verify_dns=False, hop_timeout=0.5, max_body=64 * 1024
+        )
+        try:
+            async with asyncio.timeout(20):
+                assert await resolver.resolve("m.tb.cn/h.net") == ItemRef(
+                    platform=Platform.GOOFISH, item_id="812345678901"
+                )
+                assert await resolver.resolve("https://m.tb.cn/h.huge") is None
+                assert await resolver.resolve("https://m.tb.cn/h.slow") is None
+                assert await resolver.resolve("https://m.tb.cn/h.evil") is None
+        finally:
+            await resolver.aclose()
+    assert web.requests == [
+        "https://m.tb.cn/h.net",
+        "https://e.tb.cn/h.page?tk=9",
+        "https://m.tb.cn/h.huge",
+        "https://m.tb.cn/h.slow",
+        "https://m.tb.cn/h.evil",
+    ]
