@@ -62,7 +62,12 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
-    bot.session.middleware(TelegramLimits())
+    bot.session.middleware(
+        TelegramLimits(
+            chat_interval=settings.telegram_send_interval,
+            group_per_minute=settings.telegram_group_per_minute,
+        )
+    )
     return bot
 
 
@@ -101,11 +106,12 @@ async def build_app(
     *,
     bot_session: BaseSession | None = None,
     catbuy_transport: httpx.AsyncBaseTransport | None = None,
+    images_transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[App]:
     """Build the bot and its services; close them all on the way out.
 
-    ``bot_session`` and ``catbuy_transport`` let tests and benchmarks put the
-    two outside services' fakes at their HTTP boundary.
+    ``bot_session`` and the transports let tests and benchmarks put the
+    outside services' fakes at their HTTP boundary.
     """
     store = open_store(settings.redis_url)
     bot = create_bot(settings, bot_session)
@@ -115,7 +121,9 @@ async def build_app(
         timeout=settings.catbuy_timeout_seconds,
         transport=catbuy_transport,
     )
-    images = httpx.AsyncClient(timeout=IMAGE_TIMEOUT, follow_redirects=True, max_redirects=3)
+    images = httpx.AsyncClient(
+        timeout=IMAGE_TIMEOUT, follow_redirects=True, max_redirects=3, transport=images_transport
+    )
     resolver = ShortLinkResolver(store)
     metrics = Metrics()
     breaker = Breaker(store, cooldown_seconds=settings.breaker_cooldown_seconds)

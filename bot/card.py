@@ -16,6 +16,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import CardAct, CardTap
 from bot.card_state import CardState
+from bot.formatting import format_count, format_number
 from bot.item import Item, Platform
 from bot.picker import VariantPicker
 from bot.picker_view import format_price, picker_caption_lines, picker_rows
@@ -43,6 +44,10 @@ class CardView:
     photo: str | None
     caption: str
     keyboard: InlineKeyboardMarkup
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
 
 
 def visible_length(markup: str) -> int:
@@ -97,10 +102,11 @@ def render_caption(state: CardState, picker: VariantPicker, *, limit: int) -> st
     body = "\n".join(tail)
     room = limit - visible_length(body) - 2  # two newlines between title and body
     title = _fit(item.title or _("Untitled item"), room)
-    caption = f"<b>{html.escape(title)}</b>\n\n{body}" if body else f"<b>{html.escape(title)}</b>"
+    heading = f"<b>{_escape(title)}</b>"
+    caption = f"{heading}\n\n{body}" if body else heading
     while visible_length(caption) > limit and tail:  # only with absurd picker labels
         tail.pop()
-        caption = f"<b>{html.escape(title)}</b>\n\n" + "\n".join(tail)
+        caption = f"{heading}\n\n" + "\n".join(tail)
     return caption
 
 
@@ -119,22 +125,24 @@ def _price_lines(item: Item) -> list[str]:
     if item.price is None:
         return [_("Price: not given")]
     price = format_price(item.price.low, item.price.high)
-    line = f"💴 <b>{html.escape(price)}</b>"
+    line = f"💴 <b>{_escape(price)}</b>"
     if item.original_price is not None and item.original_price > item.price.high:
-        line += f"  <s>{html.escape(format_price(item.original_price, item.original_price))}</s>"
+        line += f"  <s>{_escape(format_price(item.original_price, item.original_price))}</s>"
     lines = [line]
     if item.price_tiers:
         tiers = " · ".join(
             _("from {count}: {price}").format(
-                count=tier.min_quantity, price=format_price(tier.price, tier.price)
+                count=format_count(tier.min_quantity), price=format_price(tier.price, tier.price)
             )
             for tier in item.price_tiers[:4]
         )
-        lines.append(html.escape(tiers))
+        lines.append(_escape(tiers))
     if item.min_order and item.min_order > 1:
         unit = f" {item.unit}" if item.unit else ""
         lines.append(
-            html.escape(_("Minimum order: {count}").format(count=f"{item.min_order}{unit}"))
+            _escape(
+                _("Minimum order: {count}").format(count=f"{format_count(item.min_order)}{unit}")
+            )
         )
     return lines
 
@@ -145,23 +153,23 @@ def _fact_lines(item: Item) -> list[str]:
         where.append(_("shop {name}").format(name=item.shop[:60]))
     if item.location:
         where.append(item.location[:40])
-    lines = ["🏷 " + html.escape(" · ".join(where))]
+    lines = ["🏷 " + _escape(" · ".join(where))]
     facts: list[str] = []
     if item.sales is not None and item.sales > 0:
-        facts.append(_("sold {count}").format(count=item.sales))
+        facts.append(_("sold {count}").format(count=format_count(item.sales)))
     if item.weight_grams is not None and item.weight_grams > 0:
         facts.append(_("weight {weight}").format(weight=_format_weight(item.weight_grams)))
     if item.delivery_time:
         facts.append(_("ships in {time}").format(time=item.delivery_time[:30]))
     if facts:
-        lines.append("📦 " + html.escape(" · ".join(facts)))
+        lines.append("📦 " + _escape(" · ".join(facts)))
     return lines
 
 
 def _format_weight(grams: Decimal) -> str:
     if grams >= 1000:
-        return f"{(grams / 1000).quantize(Decimal('0.01')).normalize():f} kg"
-    return f"{grams.quantize(Decimal('1'))} g"
+        return _("{weight} kg").format(weight=format_number(grams / 1000, 2))
+    return _("{weight} g").format(weight=format_number(grams, 0))
 
 
 def render_keyboard(

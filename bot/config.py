@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     risk_repeat_seconds: int = Field(600, ge=0)
     phone_default_region: str = "CN"
     max_queue_wait_seconds: float = Field(20.0, gt=0)
+    # Telegram allows ~1 message a second per chat, 20 a minute per group.
+    telegram_send_interval: float = Field(1.0, ge=0)
+    telegram_group_per_minute: int = Field(20, ge=1)
     # Interface locale → the upstream's ``searchlang``; unlisted locales get English.
     searchlang_map: Annotated[dict[str, str], NoDecode] = {
         "en": "en",

@@ -1,0 +1,229 @@
+"""A pasted link becomes a card: the whole bot through aiogram's Dispatcher.
+
+Real Dispatcher, services and Redis; Telegram is a recording session and the
+upstream a local fake server that follows the reference.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.conftest import FIXTURES
+from tests.fakes.catbuy_server import FakeCatBuy
+from tests.fakes.telegram import message_update
+from tests.harness import Harness, running_bot
+from tests.redis_server import RedisServer
+
+TWO_DIMS = "https://item.taobao.com/item.htm?id=734912856301"
+GROUP = -100777
+
+
+@pytest.fixture
+async def catbuy() -> AsyncIterator[FakeCatBuy]:
+    async with FakeCatBuy(rps=50) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def bot(redis_server: RedisServer, catbuy: FakeCatBuy) -> AsyncIterator[Harness]:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(redis_server.url)
+    await client.flushall()
+    await client.aclose()
+    async with running_bot(redis_server.url, catbuy) as harness:
+        yield harness
+
+
+def keyboard_buttons(call: object) -> list[dict[str, object]]:
+    markup = getattr(call, "reply_markup", None) or {}
+    return [button for row in markup.get("inline_keyboard", []) for button in row]
+
+
+async def test_private_link_gets_a_card_replying_to_the_message(
+    bot: Harness, catbuy: FakeCatBuy
+) -> None:
+    update = message_update(f"look {TWO_DIMS}&spm=a21.1", user_id=5)
+    await bot.feed(update)
+
+    [card] = bot.cards()
+    assert update.message is not None
+    assert card.params["reply_to_message_id"] == update.message.message_id
+    caption = card.params["caption"]
+    assert "重磅280g纯棉短袖T恤" in caption and "&amp; 不易变形" in caption
+    assert "¥89.00 – 109.00" in caption and "<s>¥159.00</s>" in caption
+    assert "Taobao" in caption
+    assert card.params["photo"].startswith("https://img.alicdn.com/")
+    buttons = keyboard_buttons(card)
+    urls = [b["url"] for b in buttons if "url" in b]
+    assert urls == ["https://item.taobao.com/item.htm?id=734912856301"]
+    assert any(b.get("text") == "1/5" for b in buttons)  # gallery
+    assert any("黑色" in str(b.get("text")) for b in buttons)  # picker
+    assert bot.sent("sendChatAction")
+    [request] = catbuy.requests
+    assert request.form["url"] == "https://item.taobao.com/item.htm?id=734912856301"
+    assert request.form["searchlang"] == "en"
+
+
+@pytest.mark.parametrize(
+    ("link", "title_part", "platform"),
+    [
+        ("https://detail.tmall.com/item.htm?id=712455609913", "Insulated Water Bottle", "Tmall"),
+        ("https://detail.1688.com/offer/812345609871.html", "陶瓷香薰蜡烛杯", "1688"),
+        ("https://weidian.com/item.html?itemID=7401128856", "手工编织小熊挂件", "Weidian"),
+        ("https://www.goofish.com/item?id=905512387764", "WH-1000XM4", "Goofish"),
+        ("https://item.taobao.com/item.htm?id=689203417725", "Windbreaker", "Taobao"),
+    ],
+)
+async def test_every_platform_fixture_becomes_a_card(
+    bot: Harness, link: str, title_part: str, platform: str
+) -> None:
+    await bot.feed(message_update(link))
+    [card] = bot.cards()
+    caption = card.params["caption"]
+    assert title_part in caption and platform in caption
+    assert len(caption) <= 1024
+
+
+async def test_group_chatter_and_lookalikes_get_no_answer_and_cost_nothing(
+    bot: Harness, catbuy: FakeCatBuy
+) -> None:
+    for text in [
+        "hello everyone, who wants bubble tea?",
+        "https://taobao.com.evil.com/item.htm?id=734912856301",
+        "https://taobao.com@evil.com/item.htm?id=734912856301",
+        "https://evil-taobao.com/item.htm?id=734912856301",
+        "https://shop123.taobao.com/",
+        "@catbuy_bot",
+        "",
+    ]:
+        await bot.feed(message_update(text, chat_id=GROUP, chat_type="supergroup"))
+    assert bot.sent() == []
+    assert catbuy.calls == 0
+
+
+async def test_group_link_gets_a_card(bot: Harness) -> None:
+    await bot.feed(message_update(TWO_DIMS, chat_id=GROUP, chat_type="group"))
+    [card] = bot.cards()
+    assert card.chat_id == GROUP
+
+
+async def test_unknown_item_gets_a_short_message_in_a_group_too(bot: Harness) -> None:
+    link = "https://item.taobao.com/item.htm?id=111222333444"
+    await bot.feed(message_update(link, chat_id=GROUP, chat_type="group"))
+    [text] = bot.messages()
+    assert "111222333444" in text and "not found" in text
+    assert bot.cards() == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "words"),
+    [
+        (500, "Couldn't load this item"),
+        ("html", "Couldn't load this item"),
+        ("invalid_json", "Couldn't load this item"),
+    ],
+)
+async def test_upstream_failures_get_one_short_message(
+    bot: Harness, catbuy: FakeCatBuy, mode: int | str, words: str
+) -> None:
+    catbuy.force(mode, times=None)
+    await bot.feed(message_update(TWO_DIMS))
+    [text] = bot.messages()
+    assert words in text
+    assert "<html" not in text.lower() and "Traceback" not in text
+
+
+async def test_hung_upstream_is_abandoned_with_a_try_again(
+    redis_server: RedisServer, catbuy: FakeCatBuy
+) -> None:
+    catbuy.force("hang", times=None)
+    async with running_bot(redis_server.url, catbuy, catbuy_timeout_seconds=1) as bot:
+        await bot.feed(message_update(TWO_DIMS))
+        [text] = bot.messages()
+    assert "too long" in text
+
+
+async def test_more_than_three_items_are_named_as_skipped(bot: Harness) -> None:
+    links = [
+        "https://detail.tmall.com/item.htm?id=712455609913",
+        "https://detail.1688.com/offer/812345609871.html",
+        "https://weidian.com/item.html?itemID=7401128856",
+        "https://www.goofish.com/item?id=905512387764",
+        "https://detail.tmall.com/item.htm?id=712455609913&spm=dup",
+    ]
+    await bot.feed(message_update(" ".join(links)))
+    assert len(bot.cards()) == 3
+    [note] = bot.messages()
+    assert "Skipped" in note and "905512387764" in note
+
+
+async def test_refused_photo_url_is_uploaded_as_bytes(bot: Harness) -> None:
+    bot.session.refuse_photo_url(
+        "https://img.alicdn.com/imgextra/i3/1917047079/O1CN01TmBottle01_!!1917047079.jpg"
+    )
+    await bot.feed(message_update("https://detail.tmall.com/item.htm?id=712455609913"))
+    photos = bot.sent("sendPhoto")
+    assert [c.ok for c in photos] == [False, True]
+    assert photos[1].upload(photos[1].params["photo"]) is not None
+
+
+async def test_card_without_a_usable_photo_arrives_as_text(
+    bot: Harness, catbuy: FakeCatBuy
+) -> None:
+    body = json.loads((FIXTURES / "weidian_single.json").read_text())
+    body["data"]["num_iid"] = "7401128857"
+    body["data"]["pic_url"] = "https://si.geilicdn.com/missing.jpg"
+    body["data"]["item_imgs"] = [{"url": "https://si.geilicdn.com/missing.jpg"}]
+    catbuy.add_item("7401128857", body)
+    bot.session.refuse_photo_url("https://si.geilicdn.com/missing.jpg")
+    await bot.feed(message_update("https://weidian.com/item.html?itemID=7401128857"))
+    [text] = bot.messages()
+    assert "手工编织小熊挂件" in text
+
+
+async def test_hostile_title_is_escaped_and_the_card_accepted(
+    bot: Harness, catbuy: FakeCatBuy
+) -> None:
+    body = json.loads((FIXTURES / "tmall_one_dim_numeric.json").read_text())
+    body["data"]["num_iid"] = "712455609914"
+    body["data"]["title"] = "超长标题 & <b>" * 300
+    catbuy.add_item("712455609914", body)
+    await bot.feed(message_update("https://detail.tmall.com/item.htm?id=712455609914"))
+    [card] = bot.cards()  # the fake refuses captions over 1024 characters
+    assert "<b>超长标题 &amp; &lt;b&gt;" in card.params["caption"]
+
+
+async def test_buy_button_carries_the_encoded_canonical_url(
+    redis_server: RedisServer, catbuy: FakeCatBuy
+) -> None:
+    template = "https://agent.example/p?url={url}&ref=X&p={platform}&i={id}"
+    async with running_bot(redis_server.url, catbuy, buy_url_template=template) as bot:
+        await bot.feed(message_update("https://m.1688.com/offer/812345609871.html?x=1"))
+        [card] = bot.cards()
+    urls = [b["url"] for b in keyboard_buttons(card) if "url" in b]
+    assert urls[-1] == (
+        "https://agent.example/p?url=https%3A%2F%2Fdetail.1688.com%2Foffer%2F812345609871.html"
+        "&ref=X&p=1688&i=812345609871"
+    )
+
+
+async def test_the_api_key_never_reaches_a_chat(bot: Harness, catbuy: FakeCatBuy) -> None:
+    catbuy.force(401, times=None)
+    await bot.feed(message_update(TWO_DIMS))
+    await bot.feed(message_update("https://detail.tmall.com/item.htm?id=712455609913"))
+    sent = json.dumps([c.params for c in bot.sent()], ensure_ascii=False)
+    assert catbuy.key not in sent
+    assert "temporarily unavailable" in sent
+
+
+async def test_a_huge_message_of_links_is_answered_briefly(
+    bot: Harness, catbuy: FakeCatBuy
+) -> None:
+    text = " ".join(f"https://item.taobao.com/item.htm?id={100000 + i}" for i in range(100))
+    await bot.feed(message_update(text[:4096]))
+    assert catbuy.calls_to("/item") == 3
+    assert len(bot.messages()) == 1

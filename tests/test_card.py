@@ -1,0 +1,118 @@
+"""Card rendering: every fixture, the caption limit, escaping, the keyboard's limits."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from aiogram.utils.i18n import I18n
+
+from bot.card import VARIANT_PHOTO, render_card, visible_length
+from bot.card_state import CardState
+from bot.catbuy.payload import parse_item
+from bot.i18n import create_i18n
+from bot.item import Item, PriceRange
+from bot.picker import VariantPicker
+from tests.conftest import FIXTURES
+
+ITEM_FIXTURES = sorted(
+    p for p in FIXTURES.glob("*.json") if "num_iid" in json.loads(p.read_text()).get("data", {})
+)
+TOKEN = "AbCdEfGhIjKl"
+
+
+@pytest.fixture(scope="module")
+def i18n() -> I18n:
+    return create_i18n()
+
+
+def state_for(item: Item, **changes: object) -> CardState:
+    picker = VariantPicker(item)
+    state = CardState(
+        item=item,
+        lang="en",
+        choice=picker.empty_choice(),
+        pages=tuple(0 for _ in picker.dimensions),
+        source_url=item.ref.canonical_url,
+    )
+    return state.model_copy(update=changes)
+
+
+def load(name: str) -> Item:
+    return parse_item(json.loads((FIXTURES / name).read_text()))
+
+
+@pytest.mark.parametrize("path", ITEM_FIXTURES, ids=lambda p: Path(p).stem)
+def test_every_fixture_renders_within_telegram_limits(path: Path, i18n: I18n) -> None:
+    item = parse_item(json.loads(path.read_text()))
+    with i18n.context(), i18n.use_locale("en"):
+        view = render_card(state_for(item), TOKEN, buy_url_template="https://a.example/?u={url}")
+    assert visible_length(view.caption) <= 1024
+    assert item.title[:20].replace("&", "&amp;").replace("<", "&lt;") in view.caption
+    rows = view.keyboard.inline_keyboard
+    assert sum(len(r) for r in rows) <= 100 and all(len(r) <= 8 for r in rows)
+    for button in (b for r in rows for b in r):
+        assert button.url or len(button.callback_data.encode()) <= 64
+    assert view.photo is None or view.photo.startswith("https://")
+
+
+def test_long_title_is_cut_and_marked(i18n: I18n) -> None:
+    item = load("taobao_two_dims.json").model_copy(update={"title": "长" * 3000})
+    with i18n.context(), i18n.use_locale("en"):
+        view = render_card(state_for(item), TOKEN, buy_url_template=None)
+    assert visible_length(view.caption) <= 1024
+    assert "…" in view.caption and "¥89.00 – 109.00" in view.caption
+
+
+def test_title_in_full_when_it_fits(i18n: I18n) -> None:
+    item = load("tmall_one_dim_numeric.json")
+    with i18n.context(), i18n.use_locale("en"):
+        view = render_card(state_for(item), TOKEN, buy_url_template=None)
+    assert (
+        "Stainless Steel Insulated Water Bottle 750ml &lt;Double Wall&gt; &amp; Leak-proof Lid"
+        in (view.caption)
+    )
+    assert "…" not in view.caption
+
+
+def test_original_price_only_when_higher(i18n: I18n) -> None:
+    item = load("taobao_en_real_pids.json")
+    with i18n.context(), i18n.use_locale("en"):
+        higher = render_card(state_for(item), TOKEN, buy_url_template=None).caption
+        lower = render_card(
+            state_for(item.model_copy(update={"original_price": Decimal("100")})),
+            TOKEN,
+            buy_url_template=None,
+        ).caption
+    assert "<s>¥259.00</s>" in higher
+    assert "<s>" not in lower
+
+
+def test_missing_price_and_images_still_render(i18n: I18n) -> None:
+    item = load("weidian_single.json").model_copy(update={"price": None, "images": ()})
+    with i18n.context(), i18n.use_locale("en"):
+        view = render_card(state_for(item), TOKEN, buy_url_template=None)
+    assert view.photo is None and "Price: not given" in view.caption
+    assert "None" not in view.caption
+
+
+def test_gallery_row_and_variant_photo(i18n: I18n) -> None:
+    item = load("taobao_two_dims.json")
+    with i18n.context(), i18n.use_locale("en"):
+        first = render_card(state_for(item, photo=2), TOKEN, buy_url_template=None)
+        variant = render_card(
+            state_for(item, choice=(1, -1), photo=VARIANT_PHOTO), TOKEN, buy_url_template=None
+        )
+    labels = [b.text for r in first.keyboard.inline_keyboard for b in r]
+    assert "3/5" in labels and first.photo == item.images[2]
+    assert variant.photo == item.dimensions[0].options[1].image
+
+
+def test_price_range_is_both_ends(i18n: I18n) -> None:
+    item = load("1688_price_range.json")
+    assert item.price == PriceRange(low=Decimal("12.50"), high=Decimal("30.00"))
+    with i18n.context(), i18n.use_locale("en"):
+        caption = render_card(state_for(item), TOKEN, buy_url_template=None).caption
+    assert "¥12.50 – 30.00" in caption and "Minimum order: 2" in caption
