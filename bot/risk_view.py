@@ -93,7 +93,7 @@ def risk_card(kind: RiskType, outcome: RiskOutcome) -> str:
     if verdict.reason:
         lines.append(_("Reason") + f": {_bounded(verdict.reason)}")
     lines.extend(_details(verdict.details))
-    lines.append(_cost_line(outcome))
+    lines.append(_cost_line(outcome, verdict.cost))
     return "\n".join(lines)
 
 
@@ -110,10 +110,10 @@ def _details(details: Mapping[str, object] | None) -> list[str]:
     return lines
 
 
-def _cost_line(outcome: RiskOutcome) -> str:
+def _cost_line(outcome: RiskOutcome, quoted: Decimal | None) -> str:
     if outcome.cached:
         return "💾 " + _("From cache, no charge")
-    return _("Cost") + f": {money(outcome.cost)}"
+    return _("Cost") + f": {money(outcome.cost if outcome.cost is not None else quoted)}"
 
 
 def money(amount: Decimal | None) -> str:

@@ -272,3 +272,24 @@ async def test_logs_never_hold_the_checked_value(
     for form in {raw, value, raw.strip(), value.lower()}:
         assert form not in text
     assert rig.api_key not in text
+
+
+async def test_in_process_store_serves_the_same_checks(store: Redis) -> None:
+    async with risk_rig(store, daily_budget=2) as rig:
+        first = await rig.service.check(1, RiskType.EMAIL, BLACKLISTED_EMAIL)
+        again = await rig.service.check(1, RiskType.EMAIL, BLACKLISTED_EMAIL)
+        other = await rig.service.check(1, RiskType.IP, "203.0.113.7")
+        over = await rig.service.check(1, RiskType.IP, "203.0.113.8")
+        assert first.verdict is not None and first.verdict.blacklisted
+        assert again.cached and other.kind is OutcomeKind.VERDICT
+        assert over.kind is OutcomeKind.BUDGET_EXHAUSTED
+        assert rig.upstream_calls() == 2
+        records = await rig.service.audit_log()
+        assert [r.result for r in records] == [
+            "budget_exhausted",
+            "clean",
+            "blacklisted",
+            "blacklisted",
+        ]
+        stats = await rig.service.today()
+        assert (stats.checks, stats.cached, stats.spend) == (2, 1, Decimal("0.06"))

@@ -9,13 +9,18 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from aiogram import Bot, Dispatcher
 from redis.asyncio import Redis
 
+from bot.catbuy.risk import RiskVerdict
 from bot.config import Settings, load_settings
 from bot.i18n import create_i18n
+from bot.risk import OutcomeKind, RiskOutcome
+from bot.risk_values import RiskType
+from bot.risk_view import risk_card, score_bar
 from handlers.risk import create_router
 from tests.fakes.telegram import RecordingSession, make_bot, message_update, texts
 from tests.test_risk import API_KEY, BLACKLISTED_EMAIL, RiskRig, risk_rig
@@ -182,3 +187,47 @@ async def test_no_checked_value_reaches_the_logs(
     for secret in (raw, "Secret Lane", BLACKLISTED_EMAIL, "138 0013", "8613800138000", API_KEY):
         assert secret not in text
     assert "12 ***" in caplog.text
+
+
+def _card(verdict: RiskVerdict, *, cached: bool = False) -> str:
+    outcome = RiskOutcome(OutcomeKind.VERDICT, "a***z", verdict, cached=cached)
+    i18n = create_i18n()
+    with i18n.context(), i18n.use_locale("en"):
+        return risk_card(RiskType.USERNAME, outcome)
+
+
+@pytest.mark.parametrize(
+    ("score", "bar"),
+    [(0, "▱" * 10 + " 0/100"), (30, "▰▰▰▱▱▱▱▱▱▱ 30/100"), (100, "▰" * 10 + " 100/100")],
+)
+def test_score_bar(score: int, bar: str) -> None:
+    assert score_bar(score) == bar
+
+
+def test_card_escapes_and_bounds_upstream_text() -> None:
+    details = {f"key{n:02d}": f"<b>v{n}</b>" for n in range(15)}
+    verdict = RiskVerdict(
+        blacklisted=True,
+        risk_score=42,
+        category="risky_wallet",
+        match_type="username",
+        first_seen="2024-03-15",
+        reason="<script>alert(1)</script> & more",
+        details=details,
+        cost=Decimal("0.02"),
+    )
+    card = _card(verdict)
+    assert "<script>" not in card and "&lt;script&gt;" in card and "&amp; more" in card
+    assert "Risky wallet" in card
+    assert "key09: &lt;b&gt;v9&lt;/b&gt;" in card and "key10" not in card
+    assert "…and 5 more" in card
+    assert "First seen: 2024-03-15" in card and "Match type: username" in card
+    assert "$0.02" in card
+    assert "<code>a***z</code>" in card
+
+
+def test_cached_card_says_no_charge() -> None:
+    verdict = RiskVerdict(blacklisted=False, risk_score=0, category="none")
+    card = _card(verdict, cached=True)
+    assert "From cache, no charge" in card and "Cost" not in card
+    assert "Details" not in card and "Reason" not in card
