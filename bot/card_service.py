@@ -17,6 +17,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.admin_notices import AdminNotifier
 from bot.card import PLATFORM_NAMES, VARIANT_PHOTO, render_card
@@ -140,5 +141,9 @@ def _skipped_text(skipped: list[ItemRef], limit: int) -> str:
     if more > 0:
         names += f" (+{more})"
     return html.escape(
-        _("Skipped (up to {limit} items per message): {items}").format(limit=limit, items=names)
+        ngettext(
+            "Skipped (up to {limit} item per message): {items}",
+            "Skipped (up to {limit} items per message): {items}",
+            limit,
+        ).format(limit=limit, items=names)
     )

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 
 def help_text(*, is_admin: bool, max_items: int) -> str:
     lines = [
         _("<b>CatBuy bot</b> turns marketplace links into product cards."),
         "",
-        _(
+        ngettext(
             "Paste a link from Taobao, Tmall, 1688, Weidian or Goofish (Xianyu), or a "
-            "shopping-agent link that wraps one. Up to {count} items per message."
+            "shopping-agent link that wraps one. Up to {count} item per message.",
+            "Paste a link from Taobao, Tmall, 1688, Weidian or Goofish (Xianyu), or a "
+            "shopping-agent link that wraps one. Up to {count} items per message.",
+            max_items,
         ).format(count=max_items),
         _("Tap the options under a card to see a variant's price and stock."),
         "",

@@ -23,6 +23,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.callbacks import CardAct, CardTap
+from bot.formatting import format_count
 from bot.picker import NOT_CHOSEN, Choice, OptionState, VariantPicker
 
 # More options than this on one page make a wall of buttons; page instead.
@@ -201,7 +202,7 @@ def picker_caption_lines(picker: VariantPicker, choice: Choice) -> list[str]:
         lines.append("🚫 " + html.escape(_("Out of stock")))
     elif summary.stock is not None:
         count = ngettext("In stock: {count}", "In stock: {count}", summary.stock)
-        lines.append("📦 " + html.escape(count.format(count=summary.stock)))
+        lines.append("📦 " + html.escape(count.format(count=format_count(summary.stock))))
     missing = [
         _clean(dim.name)
         for dim, c in zip(picker.dimensions, choice, strict=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram.utils.i18n import gettext as _
 
 from bot.breaker import BreakerReason
+from bot.formatting import format_count
 from bot.item import ItemRef
 from bot.lookup import Failure, Refused
 
@@ -69,4 +70,4 @@ def budget_notice(budget: int) -> str:
     return _(
         "⚠️ Today's look-up budget ({budget}) is used up. Look-ups resume at 00:00 UTC; "
         "raise DAILY_BUDGET_REQUESTS to allow more."
-    ).format(budget=budget)
+    ).format(budget=format_count(budget))

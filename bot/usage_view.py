@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
+from bot.formatting import format_count, format_money, format_share
 from bot.ledger import QuotaStatus
 from bot.refusals import reset_in
 from bot.risk import RiskStats
@@ -12,12 +14,14 @@ from bot.stats import LOOKUP_PRICE, DailyStats
 
 def quota_text(status: QuotaStatus) -> str:
     if status.exempt:
-        mine = _("You are an admin: no personal quota ({used} look-ups today).").format(
-            used=status.user_used
-        )
+        mine = ngettext(
+            "You are an admin: no personal quota ({used} look-up today).",
+            "You are an admin: no personal quota ({used} look-ups today).",
+            status.user_used,
+        ).format(used=format_count(status.user_used))
     else:
         mine = _("Look-ups left today: {left} of {quota}.").format(
-            left=status.user_left, quota=status.user_quota
+            left=format_count(status.user_left), quota=format_count(status.user_quota)
         )
     return "\n".join(
         [
@@ -32,22 +36,27 @@ def stats_text(stats: DailyStats, quota: QuotaStatus, risk: RiskStats) -> str:
     lookup_spend = stats.paid_lookups * LOOKUP_PRICE
     lines = [
         _("<b>Today (UTC)</b>"),
-        _("Paid look-ups: {count}").format(count=stats.paid_lookups),
-        _("Cache hits: {hits} · coalesced: {coalesced} · free share: {rate}%").format(
-            hits=stats.cache_hits, coalesced=stats.coalesced, rate=round(stats.hit_rate * 100)
+        _("Paid look-ups: {count}").format(count=format_count(stats.paid_lookups)),
+        _("Cache hits: {hits} · coalesced: {coalesced} · free share: {share}").format(
+            hits=format_count(stats.cache_hits),
+            coalesced=format_count(stats.coalesced),
+            share=format_share(round(stats.hit_rate, 2)),
         ),
-        _("Quota refusals: {count}").format(count=stats.quota_refusals),
+        _("Quota refusals: {count}").format(count=format_count(stats.quota_refusals)),
         _("Budget left: {left} of {budget}").format(
-            left=quota.budget_left, budget=quota.daily_budget
+            left=format_count(quota.budget_left), budget=format_count(quota.daily_budget)
         ),
         _("Risk checks: {count} (cached {cached}) · budget left: {left} of {budget}").format(
-            count=risk.checks, cached=risk.cached, left=risk.budget_left, budget=risk.budget
+            count=format_count(risk.checks),
+            cached=format_count(risk.cached),
+            left=format_count(risk.budget_left),
+            budget=format_count(risk.budget),
         ),
-        _("Estimated spend: ${total} (look-ups ${lookups}, risk checks ${risk})").format(
-            total=f"{lookup_spend + risk.spend:.2f}",
-            lookups=f"{lookup_spend:.3f}",
-            risk=f"{risk.spend:.2f}",
+        _("Estimated spend: {total} (look-ups {lookups}, risk checks {risk})").format(
+            total=format_money(lookup_spend + risk.spend, digits=2),
+            lookups=format_money(lookup_spend, digits=3),
+            risk=format_money(risk.spend, digits=2),
         ),
-        _("Saved by the cache: ${saved}").format(saved=f"{stats.saved_by_cache:.3f}"),
+        _("Saved by the cache: {saved}").format(saved=format_money(stats.saved_by_cache, digits=3)),
     ]
     return "\n".join(lines)
