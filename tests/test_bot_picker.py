@@ -1,0 +1,203 @@
+"""Tapping through a card's picker and gallery, through aiogram's Dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.callbacks import CardAct, CardTap
+from tests.conftest import FIXTURES
+from tests.fakes.catbuy_server import FakeCatBuy
+from tests.fakes.telegram import SentCall, callback_update, message_update
+from tests.harness import Harness, running_bot
+from tests.redis_server import RedisServer
+
+TWO_DIMS = "https://item.taobao.com/item.htm?id=734912856301"
+USER = 5
+
+
+@pytest.fixture
+async def catbuy() -> AsyncIterator[FakeCatBuy]:
+    async with FakeCatBuy(rps=50) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def bot(redis_server: RedisServer, catbuy: FakeCatBuy) -> AsyncIterator[Harness]:
+    client = Redis.from_url(redis_server.url)
+    await client.flushall()
+    await client.aclose()
+    async with running_bot(redis_server.url, catbuy) as harness:
+        yield harness
+
+
+def buttons(markup: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return [b for row in (markup or {}).get("inline_keyboard", []) for b in row]
+
+
+def find(markup: dict[str, Any] | None, text_part: str) -> dict[str, Any]:
+    return next(b for b in buttons(markup) if text_part in b["text"])
+
+
+class Card:
+    """The card as the user sees it, tapped through the bot."""
+
+    def __init__(self, bot: Harness, call: SentCall, chat_id: int = USER) -> None:
+        self.bot = bot
+        self.message_id = call.response["result"]["message_id"]
+        self.chat_id = chat_id
+        self.markup = call.reply_markup
+        self.caption = str(call.params.get("caption"))
+        self.photo = call.params.get("photo")
+
+    @property
+    def token(self) -> str:
+        data = next(b["callback_data"] for b in buttons(self.markup) if "callback_data" in b)
+        return str(CardTap.unpack(data).token)
+
+    async def tap(self, data: str, user_id: int = USER) -> str | None:
+        """Tap; returns the toast. The card's view follows the bot's edits."""
+        before = len(self.bot.session.sent)
+        await self.bot.feed(
+            callback_update(
+                data,
+                message_id=self.message_id,
+                chat_id=self.chat_id,
+                user_id=user_id,
+                chat_type="private" if self.chat_id > 0 else "group",
+            )
+        )
+        new = self.bot.session.sent[before:]
+        [answer] = [c for c in new if c.method == "answerCallbackQuery"]
+        for call in new:
+            if call.method.startswith("editMessage") and call.ok:
+                self.markup = call.reply_markup
+                media = call.params.get("media")
+                if media:
+                    self.caption = str(media.get("caption"))
+                    self.photo = media.get("media")
+                else:
+                    self.caption = str(call.params.get("caption", call.params.get("text")))
+        return answer.params.get("text")
+
+    async def tap_button(self, text_part: str, user_id: int = USER) -> str | None:
+        return await self.tap(find(self.markup, text_part)["callback_data"], user_id)
+
+
+async def open_card(bot: Harness, link: str = TWO_DIMS) -> Card:
+    await bot.feed(message_update(link, user_id=USER))
+    [call] = bot.cards()
+    return Card(bot, call)
+
+
+async def test_full_choice_shows_the_sku_price_and_stock(
+    bot: Harness, catbuy: FakeCatBuy
+) -> None:
+    card = await open_card(bot)
+    assert await card.tap_button("黑色") is None
+    assert "✅ 黑色" in [b["text"] for b in buttons(card.markup)]
+    assert card.photo.endswith("O1CN01ColorBlk00001_!!2208765401234.jpg")  # the colour's image
+    assert "✖ XL" in [b["text"] for b in buttons(card.markup)]  # black XL has no stock
+    assert await card.tap_button("XL") == "Out of stock"
+    await card.tap_button("M")
+    assert "¥89.00" in card.caption and "120" in card.caption
+    assert catbuy.calls_to("/item") == 1  # taps never call the upstream
+
+
+async def test_tapping_a_chosen_option_unchooses_it_and_reset_clears(bot: Harness) -> None:
+    card = await open_card(bot)
+    await card.tap_button("燕麦白")
+    await card.tap_button("✅ 燕麦白")
+    assert not any(b["text"].startswith("✅") for b in buttons(card.markup))
+    await card.tap_button("雾霾蓝")
+    await card.tap_button("L")
+    await card.tap_button("Reset")
+    assert not any(b["text"].startswith("✅") for b in buttons(card.markup))
+    assert "Reset" not in " ".join(b["text"] for b in buttons(card.markup))
+
+
+async def test_gallery_pages_the_photos_in_place(bot: Harness) -> None:
+    card = await open_card(bot)
+    first = card.photo
+    await card.tap_button("▶")
+    assert card.photo != first and "2/5" in [b["text"] for b in buttons(card.markup)]
+    await card.tap_button("◀")
+    await card.tap_button("◀")
+    assert "5/5" in [b["text"] for b in buttons(card.markup)]
+    assert not card.photo.endswith(".webp")
+
+
+async def test_expired_forged_and_malformed_taps_are_answered_and_change_nothing(
+    bot: Harness,
+) -> None:
+    card = await open_card(bot)
+    before = len(bot.session.sent)
+    expired = CardTap(token="ZZZZZZZZZZZZ", act=CardAct.OPTION, dim=0, opt=0).pack()
+    assert "expired" in (await card.tap(expired) or "")
+    forged = CardTap(token=card.token, act=CardAct.OPTION, dim=5, opt=99).pack()
+    assert await card.tap(forged) == "This button is no longer valid."
+    assert await card.tap("c:" + card.token + ":z:0:0") == "This button is no longer valid."
+    assert await card.tap("garbage") == "This button is no longer valid."
+    assert await card.tap(CardTap(token="../../etc", act=CardAct.RESET).pack())
+    new = bot.session.sent[before:]
+    assert {c.method for c in new} == {"answerCallbackQuery"}
+
+
+async def test_anyone_in_a_group_may_use_the_card(bot: Harness) -> None:
+    group = -100555
+    await bot.feed(message_update(TWO_DIMS, chat_id=group, chat_type="group", user_id=USER))
+    [call] = bot.cards()
+    card = Card(bot, call, chat_id=group)
+    await card.tap_button("黑色", user_id=999)
+    assert "✅ 黑色" in [b["text"] for b in buttons(card.markup)]
+
+
+async def test_concurrent_taps_never_corrupt_the_card(bot: Harness) -> None:
+    card = await open_card(bot)
+    page = CardTap(token=card.token, act=CardAct.GALLERY, opt=1).pack()
+    colour = CardTap(token=card.token, act=CardAct.OPTION, dim=0, opt=2).pack()
+    size = CardTap(token=card.token, act=CardAct.OPTION, dim=1, opt=1).pack()
+    updates = [
+        callback_update(d, message_id=card.message_id, chat_id=USER, user_id=USER + i)
+        for i, d in enumerate([page, colour, size] * 5)
+    ]
+    await asyncio.gather(*(bot.feed(u) for u in updates))
+    state = await bot.app.services["cards"].get(card.token)
+    assert state is not None
+    assert len(state.choice) == 2
+    assert all(c in (-1, 1, 2) for c in state.choice)
+    answers = [c for c in bot.session.sent if c.method == "answerCallbackQuery"]
+    assert len(answers) == 15
+
+
+async def test_link_naming_a_sku_opens_with_that_variant_chosen(bot: Harness) -> None:
+    card = await open_card(bot, TWO_DIMS + "&skuId=5120034877111")
+    chosen = [b["text"] for b in buttons(card.markup) if b["text"].startswith("✅")]
+    assert chosen == ["✅ 燕麦白", "✅ M"]
+    assert "123" in card.caption
+
+
+async def test_thirty_sizes_page_within_the_keyboard(bot: Harness, catbuy: FakeCatBuy) -> None:
+    body = json.loads((FIXTURES / "tmall_one_dim_numeric.json").read_text())
+    data = body["data"]
+    data["num_iid"] = "712455609999"
+    data["props_list"] = {f"0:{i}": f"Size:EU {30 + i}" for i in range(30)}
+    data["skus"] = {
+        "sku": [
+            {"properties": f"0:{i}", "price": 100 + i, "quantity": i % 3, "sku_id": f"9{i}"}
+            for i in range(30)
+        ]
+    }
+    catbuy.add_item("712455609999", body)
+    card = await open_card(bot, "https://detail.tmall.com/item.htm?id=712455609999")
+    labels = [b["text"] for b in buttons(card.markup)]
+    assert "EU 59" not in " ".join(labels)
+    await card.tap_button("▶")  # the picker's pager comes before the gallery's
+    labels = [b["text"] for b in buttons(card.markup)]
+    assert any("EU 59" in label for label in labels)
+    assert len(buttons(card.markup)) <= 100
