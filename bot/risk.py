@@ -25,6 +25,7 @@ from typing import Protocol, TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.breaker import BreakerReason
 from bot.catbuy.errors import (
     AuthError,
     CatBuyError,
@@ -98,7 +99,7 @@ class RiskOutcome:
     verdict: RiskVerdict | None = None
     cached: bool = False
     cost: Decimal | None = None
-    breaker_reason: str | None = None
+    breaker_reason: BreakerReason | None = None
     notify_admins: bool = False
 
 
@@ -326,11 +327,11 @@ def _failure(exc: BaseException, masked: str) -> RiskOutcome | None:
         return RiskOutcome(
             OutcomeKind.BREAKER_OPEN,
             masked,
-            breaker_reason=str(exc.reason).lower(),
+            breaker_reason=exc.reason,
             notify_admins=exc.notify_admins,
         )
     if isinstance(exc, AuthError | InsufficientBalance):
-        reason = "auth" if isinstance(exc, AuthError) else "balance"
+        reason = BreakerReason.AUTH if isinstance(exc, AuthError) else BreakerReason.BALANCE
         return RiskOutcome(OutcomeKind.BREAKER_OPEN, masked, breaker_reason=reason)
     if isinstance(exc, Busy | RateLimited):
         # 429 still after the gate's retries: as busy as a long queue.

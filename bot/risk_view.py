@@ -174,13 +174,6 @@ def failure_text(outcome: RiskOutcome) -> str:
     return _("The risk checker could not answer. Try again later.")
 
 
-def admin_notice(reason: str | None) -> str:
-    """The private notice to every admin when paid calls stop."""
-    if reason == "auth":
-        return "⚠️ " + _("CatBuy refused the API key: paid calls are paused. Check CATBUY_API_KEY.")
-    return "⚠️ " + _("The CatBuy balance is too low: paid calls are paused. Top up in the portal.")
-
-
 def refusal_text() -> str:
     """To a non-admin."""
     return _("Risk checks are for admins only.")

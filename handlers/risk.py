@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import logging
-
 from aiogram import Bot, Router
 from aiogram.enums import ChatAction, ChatType
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from bot.admin_notices import AdminNotifier
 from bot.config import Settings
 from bot.risk import RiskService
 from bot.risk_values import parse_request
 from bot.risk_view import (
-    admin_notice,
     invalid_value_text,
     private_only_text,
     refusal_text,
     risk_card,
     risk_log_text,
 )
-
-log = logging.getLogger(__name__)
 
 
 def _refusal(message: Message, settings: Settings) -> str | None:
@@ -35,22 +30,17 @@ def _refusal(message: Message, settings: Settings) -> str | None:
     return None
 
 
-async def _notify_admins(bot: Bot, settings: Settings, reason: str | None) -> None:
-    text = admin_notice(reason)
-    for admin_id in sorted(settings.admin_ids):
-        try:
-            await bot.send_message(admin_id, text)
-        except TelegramAPIError as error:
-            # One admin who blocked the bot must not keep the others uninformed.
-            log.warning("admin notice to %s failed: %s", admin_id, type(error).__name__)
-
-
 def create_router() -> Router:
     router = Router(name="risk")
 
     @router.message(Command("risk"))
     async def on_risk(
-        message: Message, command: CommandObject, settings: Settings, risk: RiskService, bot: Bot
+        message: Message,
+        command: CommandObject,
+        settings: Settings,
+        risk: RiskService,
+        notifier: AdminNotifier,
+        bot: Bot,
     ) -> None:
         refusal = _refusal(message, settings)
         if refusal is not None or message.from_user is None:
@@ -63,8 +53,9 @@ def create_router() -> Router:
         await bot.send_chat_action(message.chat.id, ChatAction.TYPING)
         outcome = await risk.check(message.from_user.id, request.kind, request.value)
         await message.answer(risk_card(request.kind, outcome))
-        if outcome.notify_admins:
-            await _notify_admins(bot, settings, outcome.breaker_reason)
+        if outcome.notify_admins and outcome.breaker_reason is not None:
+            # The same notice, once per cooldown, as when a product look-up trips it.
+            await notifier.breaker_opened(outcome.breaker_reason)
 
     @router.message(Command("risklog"))
     async def on_risk_log(message: Message, settings: Settings, risk: RiskService) -> None:

@@ -13,11 +13,14 @@ from decimal import Decimal
 
 import pytest
 from aiogram import Bot, Dispatcher
+from aiogram.utils.i18n import I18n
 from redis.asyncio import Redis
 
+from bot.admin_notices import AdminNotifier
 from bot.catbuy.risk import RiskVerdict
 from bot.config import Settings, load_settings
 from bot.i18n import create_i18n
+from bot.language import LanguagePrefs
 from bot.risk import OutcomeKind, RiskOutcome
 from bot.risk_values import RiskType
 from bot.risk_view import risk_card, score_bar
@@ -41,14 +44,19 @@ class Chat:
     session: RecordingSession
     settings: Settings
     rig: RiskRig
+    i18n: I18n
+    notifier: AdminNotifier
 
     async def send(self, text: str, *, user_id: int = ADMIN, chat_type: str = "private") -> None:
         chat_id = user_id if chat_type == "private" else -100123
         update = message_update(text, user_id=user_id, chat_id=chat_id, chat_type=chat_type)
-        i18n = create_i18n()
-        with i18n.context(), i18n.use_locale("en"):
+        with self.i18n.context(), self.i18n.use_locale("en"):
             await self.dispatcher.feed_update(
-                self.bot, update, settings=self.settings, risk=self.rig.service
+                self.bot,
+                update,
+                settings=self.settings,
+                risk=self.rig.service,
+                notifier=self.notifier,
             )
 
     def replies(self, chat_id: int | None = None) -> list[str]:
@@ -68,7 +76,10 @@ async def chat(redis: Redis) -> AsyncIterator[Chat]:
         dispatcher = Dispatcher()
         dispatcher.include_router(create_router())
         session = RecordingSession()
-        yield Chat(dispatcher, make_bot(session, BOT_TOKEN), session, settings, rig)
+        bot = make_bot(session, BOT_TOKEN)
+        i18n = create_i18n()
+        notifier = AdminNotifier(bot, settings, LanguagePrefs(redis), i18n)
+        yield Chat(dispatcher, bot, session, settings, rig, i18n, notifier)
 
 
 async def test_admin_gets_the_blacklisted_card(chat: Chat) -> None:
