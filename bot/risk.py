@@ -36,6 +36,7 @@ from bot.catbuy.errors import (
 from bot.catbuy.risk import RiskVerdict
 from bot.gate import BreakerOpen, Busy, StoreDown
 from bot.risk_values import RiskType, mask
+from bot.stats import Counter, DailyCounters
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +208,7 @@ class RiskService:
         repeat_seconds: int = 600,
         timeout_seconds: float | None = None,
         audit_maxlen: int = 1000,
+        counters: DailyCounters | None = None,
         prefix: str = "risk",
     ) -> None:
         self._client = client
@@ -217,6 +219,8 @@ class RiskService:
         # A last guard against a hung call: the client's own timeout should fire first.
         self._timeout = timeout_seconds
         self._prefix = prefix
+        # The bot-wide /stats counters, when wired: paid risk checks count there too.
+        self._counters = counters
         self._reserve = store.register_script(_RESERVE)
         self._refund = store.register_script(_REFUND)
         self._salt: bytes | None = None
@@ -262,10 +266,19 @@ class RiskService:
                 raise
             return outcome
         cost = verdict.cost if verdict.cost is not None else CHECK_PRICE
-        await self._count(int(day), cost=cost)
-        if self._repeat > 0:
-            await self._store.set(cache_key, verdict.model_dump_json(), ex=self._repeat)
+        await self._paid(int(day), cost, cache_key, verdict)
         return RiskOutcome(OutcomeKind.VERDICT, masked, verdict, cost=cost)
+
+    async def _paid(self, day: int, cost: Decimal, cache_key: str, verdict: RiskVerdict) -> None:
+        """Bookkeeping after a paid answer: best-effort, the admin gets the verdict anyway."""
+        try:
+            await self._count(day, cost=cost)
+            if self._repeat > 0:
+                await self._store.set(cache_key, verdict.model_dump_json(), ex=self._repeat)
+        except RedisError:
+            log.warning("store unreachable: risk check not counted or cached")
+        if self._counters is not None:
+            await self._counters.count(Counter.RISK_CHECKS)
 
     async def _call(self, admin_id: int, kind: RiskType, value: str) -> RiskVerdict:
         call = self._gate.call(admin_id, lambda: self._client.check_risk(kind.value, value))

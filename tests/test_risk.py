@@ -23,6 +23,7 @@ from bot.gate import UpstreamGate
 from bot.pacing import Pacer
 from bot.risk import OutcomeKind, RiskService
 from bot.risk_values import RiskType, mask, normalize
+from bot.stats import DailyCounters
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.redis_server import RedisServer
 
@@ -293,3 +294,13 @@ async def test_in_process_store_serves_the_same_checks(store: Redis) -> None:
         ]
         stats = await rig.service.today()
         assert (stats.checks, stats.cached, stats.spend) == (2, 1, Decimal("0.06"))
+
+
+async def test_paid_checks_reach_the_bot_wide_stats(rig: RiskRig, redis: Redis) -> None:
+    counters = DailyCounters(redis)
+    service = RiskService(rig.client, rig.gate, redis, daily_budget=10, counters=counters)
+    await service.check(1, RiskType.EMAIL, BLACKLISTED_EMAIL)
+    await service.check(1, RiskType.EMAIL, BLACKLISTED_EMAIL)
+    snapshot = await counters.snapshot()
+    assert snapshot.risk_checks == 1
+    assert snapshot.estimated_spend == Decimal("0.03")
