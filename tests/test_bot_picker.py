@@ -95,9 +95,7 @@ async def open_card(bot: Harness, link: str = TWO_DIMS) -> Card:
     return Card(bot, call)
 
 
-async def test_full_choice_shows_the_sku_price_and_stock(
-    bot: Harness, catbuy: FakeCatBuy
-) -> None:
+async def test_full_choice_shows_the_sku_price_and_stock(bot: Harness, catbuy: FakeCatBuy) -> None:
     card = await open_card(bot)
     assert await card.tap_button("黑色") is None
     assert "✅ 黑色" in [b["text"] for b in buttons(card.markup)]

@@ -1,0 +1,126 @@
+"""End to end: ``python -m bot`` as a real process against a fake Bot API server,
+the fake upstream and a real Redis. A pasted link becomes a card; taps edit it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from bot.callbacks import CardTap
+from tests.fakes.bot_api_server import FakeBotApi
+from tests.fakes.catbuy_server import FakeCatBuy
+from tests.fakes.telegram import callback_update, message_update
+from tests.redis_server import RedisServer
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "4242:E2E-SECRET-TOKEN-abcdef"
+KEY = "cbk_e2e_secret_key_0123456789"
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi(TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def catbuy() -> AsyncIterator[FakeCatBuy]:
+    async with FakeCatBuy(KEY) as fake:
+        yield fake
+
+
+@contextmanager
+def bot_process(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def bot_env(telegram: FakeBotApi, catbuy: FakeCatBuy, redis_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_PROXY")}
+    env.update(
+        BOT_TOKEN=TOKEN,
+        CATBUY_API_KEY=KEY,
+        CATBUY_BASE_URL=catbuy.base_url,
+        TELEGRAM_API_URL=telegram.base_url,
+        REDIS_URL=redis_url,
+        ADMIN_IDS="900",
+        LOG_LEVEL="DEBUG",
+        LOG_FORMAT="json",
+        NO_PROXY="127.0.0.1,localhost",
+    )
+    return env
+
+
+async def test_pasted_link_becomes_a_card_and_taps_edit_it(
+    telegram: FakeBotApi, catbuy: FakeCatBuy, redis_server: RedisServer
+) -> None:
+    with bot_process(bot_env(telegram, catbuy, redis_server.url)) as process:
+        # Chatter and a lookalike in a group first: they must get nothing.
+        group = dict(chat_id=-100321, chat_type="supergroup", user_id=77)
+        telegram.push_update(message_update("hi all, who's buying?", **group))
+        telegram.push_update(message_update("https://taobao.com.evil.com/item.htm?id=1", **group))
+        link = "看看这个 https://item.taobao.com/item.htm?spm=a1z10&id=734912856301"
+        telegram.push_update(message_update(link, user_id=77))
+        card = await telegram.wait_for("sendPhoto", timeout=30)
+
+        assert card.chat_id == 77
+        assert "¥89.00 – 109.00" in card.params["caption"]
+        rows = card.reply_markup["inline_keyboard"]
+        colour = next(b for row in rows for b in row if "黑色" in b["text"])
+        token = CardTap.unpack(colour["callback_data"]).token
+        message_id = card.response["result"]["message_id"]
+
+        tap = callback_update(
+            colour["callback_data"], message_id=message_id, chat_id=77, user_id=77
+        )
+        telegram.push_update(tap)
+        await telegram.wait_for("answerCallbackQuery", timeout=15)
+        edit = await telegram.wait_for(lambda c: c.method.startswith("editMessage"), timeout=15)
+        assert "黑色" in str(edit.params)
+        assert token
+
+        await asyncio.sleep(0.5)  # let any (wrong) answer to the chatter arrive
+        assert [c.chat_id for c in telegram.sent if c.method.startswith("send")] == [77, 77]
+        assert catbuy.calls_to("/item") == 1
+
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=20)[0].decode()
+    assert process.returncode in (0, -signal.SIGTERM)
+    assert KEY not in output and TOKEN not in output and TOKEN.split(":")[1] not in output
+    assert "Traceback" not in output
+
+
+def test_bad_configuration_exits_2_with_one_line() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "CATBUY_API_KEY")}
+    env.update(BOT_TOKEN="1:abc", CATBUY_API_KEY="cbk_x", CATBUY_RPS="fast")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=ROOT, env=env, capture_output=True, timeout=60
+    )
+    assert result.returncode == 2
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "CATBUY_RPS" in lines[0]
+    assert "Traceback" not in result.stderr.decode()
