@@ -64,15 +64,28 @@ class UpstreamGate:
 
         ``deadline`` (``loop.time()``) bounds the wait for a slot.
         """
+        probing = await self._admitted()
+        attempt = 0
         try:
-            state = await self.breaker.check()
-        except RedisError as exc:
-            raise StoreDown("store unreachable") from exc
-        if state.verdict is Verdict.REFUSED:
-            raise BreakerOpen(state.reason or BreakerReason.BALANCE)
-        probing = state.verdict is Verdict.PROBE
-        try:
-            result = await self._paced(user_id, fn, deadline)
+            while True:
+                try:
+                    await self.pacer.acquire(user_id, deadline)
+                except RedisError as exc:
+                    raise StoreDown("store unreachable") from exc
+                if not probing:
+                    # The breaker may have opened while we queued: ask again before paying.
+                    probing = await self._admitted()
+                try:
+                    result = await fn()
+                    break
+                except RateLimited as exc:
+                    attempt += 1
+                    if attempt > self.max_retries:
+                        raise
+                    # Hold every replica back, then queue again for a paced slot.
+                    pause = min(exc.retry_after or self.pacer.interval, 5.0)
+                    await self._settle(self.pacer.penalize, pause)
+                    log.info("upstream 429: retry %d after %.2fs", attempt, pause)
         except (AuthError, InsufficientBalance) as exc:
             reason = BreakerReason.AUTH if isinstance(exc, AuthError) else BreakerReason.BALANCE
             log.warning("upstream refused the key (%s): pausing paid calls", reason.value)
@@ -89,25 +102,15 @@ class UpstreamGate:
             await self._settle(self.breaker.close)
         return result
 
-    async def _paced(
-        self, user_id: int, fn: Callable[[], Awaitable[T]], deadline: float | None
-    ) -> T:
-        attempt = 0
-        while True:
-            try:
-                await self.pacer.acquire(user_id, deadline)
-            except RedisError as exc:
-                raise StoreDown("store unreachable") from exc
-            try:
-                return await fn()
-            except RateLimited as exc:
-                attempt += 1
-                if attempt > self.max_retries:
-                    raise
-                # Hold every replica back, then queue again for a paced slot.
-                pause = min(exc.retry_after or self.pacer.interval, 5.0)
-                await self._settle(self.pacer.penalize, pause)
-                log.info("upstream 429: retry %d after %.2fs", attempt, pause)
+    async def _admitted(self) -> bool:
+        """Ask the breaker: True when this call is the probe; BreakerOpen when refused."""
+        try:
+            state = await self.breaker.check()
+        except RedisError as exc:
+            raise StoreDown("store unreachable") from exc
+        if state.verdict is Verdict.REFUSED:
+            raise BreakerOpen(state.reason or BreakerReason.BALANCE)
+        return state.verdict is Verdict.PROBE
 
     async def _trip(self, reason: BreakerReason) -> bool:
         try:

@@ -10,7 +10,9 @@ Two Lua scripts keep the spacing, both on Redis ``TIME``:
   order instead of racing;
 - ``confirm``: at the slot, claims it only when the last claimed call is at
   least one interval old, so a process that woke late cannot squeeze the next
-  call closer to its own.
+  call closer to its own. A process's first call after a pause (a new
+  connection, slow to arrive) claims a little later than now, so the call
+  after it keeps its distance from the late arrival.
 
 In each process one dispatcher task holds at most one reserved slot, and
 binds it to a waiting request only when the slot comes, taking users in
@@ -32,6 +34,11 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 SAFETY_MARGIN = 0.05
+# A process's first call after a pause opens a new connection (and, in a fresh
+# process, imports lazily): measured ~90 ms late on loopback, more with TLS
+# over the internet. httpx drops idle connections after 5 s.
+COLD_AFTER = 4.0
+COLD_ALLOWANCE = 0.25
 
 # KEYS: tat. ARGV: interval µs. Returns the wait in µs until the reserved slot.
 _RESERVE = """
@@ -45,16 +52,19 @@ redis.call('SET', KEYS[1], string.format('%.0f', nxt),
 return string.format('%.0f', slot - now)
 """
 
-# KEYS: last. ARGV: interval µs. Claims "now" when the last claim is an
-# interval old and returns 0; else returns the µs still to wait.
+# KEYS: last. ARGV: interval µs, cold allowance µs. Claims "now" when the last
+# claim is an interval old and returns 0; else returns the µs still to wait. A
+# cold call (new connection) may reach the upstream late: the allowance moves
+# the claim later so the next call keeps its distance from the late arrival.
 _CONFIRM = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local last = tonumber(redis.call('GET', KEYS[1]) or '0')
 local gap = tonumber(ARGV[1])
 if now - last < gap then return string.format('%.0f', gap - (now - last)) end
-redis.call('SET', KEYS[1], string.format('%.0f', now),
-  'PX', string.format('%.0f', math.ceil(gap / 1000) + 1000))
+local claim = now + tonumber(ARGV[2])
+redis.call('SET', KEYS[1], string.format('%.0f', claim),
+  'PX', string.format('%.0f', math.ceil((claim - now + gap) / 1000) + 1000))
 return '0'
 """
 
@@ -100,9 +110,16 @@ class Pacer:
     """Fair, cluster-wide spacing of upstream calls (see the module docstring)."""
 
     def __init__(
-        self, store: Redis, *, rps: float, max_wait: float = 20.0, prefix: str = "cb:pace"
+        self,
+        store: Redis,
+        *,
+        rps: float,
+        max_wait: float = 20.0,
+        cold_allowance: float = COLD_ALLOWANCE,
+        prefix: str = "cb:pace",
     ) -> None:
         self.interval = pace_interval(rps)
+        self._cold_us = round(cold_allowance * 1_000_000)
         self.max_wait = max_wait
         self._interval_us = round(self.interval * 1_000_000)
         self._tat_key = f"{prefix}:tat"
@@ -234,9 +251,12 @@ class Pacer:
         wait = int(await self._reserve(keys=[self._tat_key], args=[self._interval_us])) / 1e6
         self._slot_at = loop.time() + wait
         await asyncio.sleep(wait)
+        now = loop.time()
+        cold = self._last_grant is None or now - self._last_grant > COLD_AFTER
+        args = [self._interval_us, self._cold_us if cold else 0]
         # Not an Event: the claim lives in Redis, shared with other processes.
         while True:
-            extra = int(await self._confirm(keys=[self._last_key], args=[self._interval_us]))
+            extra = int(await self._confirm(keys=[self._last_key], args=args))
             if extra <= 0:
                 return
             await asyncio.sleep(extra / 1e6)

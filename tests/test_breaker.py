@@ -17,7 +17,7 @@ from bot.pacing import Pacer
 from tests.fakes.catbuy_server import FakeCatBuy
 
 KEY = "cbk_breaker_test"
-COOLDOWN = 0.6
+COOLDOWN = 1.0
 TMALL = ItemRef(platform=Platform.TMALL, item_id="712455609913")
 
 
