@@ -22,6 +22,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -247,9 +248,9 @@ class RiskService:
     async def _check(self, admin_id: int, kind: RiskType, value: str, masked: str) -> RiskOutcome:
         cache_key = await self._cache_key(kind, value)
         hit = await self._store.get(cache_key) if self._repeat > 0 else None
-        if hit is not None:
+        verdict = _cached_verdict(hit)
+        if verdict is not None:
             await self._count(await self._day(), cached=True)
-            verdict = RiskVerdict.model_validate_json(hit)
             return RiskOutcome(OutcomeKind.VERDICT, masked, verdict, cached=True)
         used, day = await self._reserve(
             keys=[f"{self._prefix}:budget"], args=[self._budget, _DAY_TTL]
@@ -261,13 +262,20 @@ class RiskService:
         except BaseException as exc:
             outcome = _failure(exc, masked)
             if _refundable(exc):
-                await self._refund(keys=[f"{self._prefix}:budget:{int(day)}"])
+                await self._give_back(int(day))
             if outcome is None:
                 raise
             return outcome
         cost = verdict.cost if verdict.cost is not None else CHECK_PRICE
         await self._paid(int(day), cost, cache_key, verdict)
         return RiskOutcome(OutcomeKind.VERDICT, masked, verdict, cost=cost)
+
+    async def _give_back(self, day: int) -> None:
+        try:
+            await self._refund(keys=[f"{self._prefix}:budget:{day}"])
+        except RedisError:
+            # Fail closed: the reservation stays spent rather than hide the real failure.
+            log.warning("store unreachable: risk budget not given back")
 
     async def _paid(self, day: int, cost: Decimal, cache_key: str, verdict: RiskVerdict) -> None:
         """Bookkeeping after a paid answer: best-effort, the admin gets the verdict anyway."""
@@ -328,6 +336,15 @@ class RiskService:
             self._salt = _bytes(await self._store.get(salt_key)) or secrets.token_bytes(16)
         digest = hashlib.blake2b(f"{kind.value}\n{value}".encode(), key=self._salt[:64])
         return f"{self._prefix}:cache:{digest.hexdigest()[:40]}"
+
+
+def _cached_verdict(raw: bytes | str | None) -> RiskVerdict | None:
+    if raw is None:
+        return None
+    try:
+        return RiskVerdict.model_validate_json(raw)
+    except ValidationError:
+        return None  # written by another version: ask again
 
 
 def _bytes(value: bytes | str | None) -> bytes:
