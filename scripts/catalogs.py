@@ -197,14 +197,14 @@ def check(root: Path = LOCALES, messages: dict[Msgid, tuple[str, int]] | None = 
     return problems
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], root: Path = LOCALES) -> int:
     if argv[1:] == ["update"]:
-        update()
+        update(root)
         return 0
-    problems = check()
+    problems = check(root)
     for problem in problems:
         print(problem)
-    print(f"catalogs: {len(problems)} problems in {', '.join(locales())}")
+    print(f"catalogs: {len(problems)} problems in {', '.join(locales(root))}")
     return 1 if problems else 0
 
 

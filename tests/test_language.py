@@ -1,0 +1,220 @@
+"""Which language a user gets: Telegram's hint, the /lang choice, and where it is kept.
+
+The choice goes through the real Dispatcher (UserLocale middleware, the /lang
+router) and is stored in the real redis-server, so it survives a new bot
+built on the same Redis; the in-process store gets the same preference tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import fakeredis
+import pytest
+from redis.asyncio import Redis
+
+from bot.callbacks import LangPick
+from bot.commands import register_commands
+from bot.i18n import create_i18n
+from bot.language import DEFAULT_LOCALE, SUPPORTED_LOCALES, LanguagePrefs, locale_for
+from tests.fakes.catbuy_server import FakeCatBuy
+from tests.fakes.telegram import RecordingSession, callback_update, make_bot, message_update
+from tests.harness import Harness, running_bot
+from tests.redis_server import RedisServer
+from tests.test_i18n import compile_catalogs
+
+USER = 4242
+
+
+@pytest.fixture(scope="module", autouse=True)
+def catalogs() -> None:
+    compile_catalogs()
+
+
+@pytest.mark.parametrize(
+    ("code", "locale"),
+    [
+        ("en", "en"),
+        ("en-US", "en"),
+        ("en-GB", "en"),
+        ("ru", "ru"),
+        ("ru-RU", "ru"),
+        ("RU", "ru"),
+        ("zh", "zh"),
+        ("zh-hans", "zh"),
+        ("zh-CN", "zh"),
+        ("zh_CN", "zh"),
+        ("zh-Hans-CN", "zh"),
+        ("es", "es"),
+        ("es-419", "es"),
+        ("es-MX", "es"),
+        (" es ", "es"),
+        ("pt-BR", "en"),
+        ("uk", "en"),
+        ("de", "en"),
+        ("", "en"),
+        (None, "en"),
+        ("xx-unknown", "en"),
+    ],
+)
+def test_locale_for_maps_telegram_codes(code: str | None, locale: str) -> None:
+    assert locale_for(code) == locale
+
+
+def test_every_supported_locale_has_a_catalog() -> None:
+    i18n = create_i18n()
+    assert set(SUPPORTED_LOCALES) <= set(i18n.available_locales)
+    assert DEFAULT_LOCALE == "en"
+
+
+async def test_prefs_override_the_hint_on_both_stores(store: Redis) -> None:
+    prefs = LanguagePrefs(store)
+    assert await prefs.locale(USER, "es-419") == "es"
+    assert await prefs.get(USER) is None
+    assert await prefs.set(USER, "zh")
+    assert await prefs.locale(USER, "es-419") == "zh"
+    assert await prefs.locale(USER + 1, "es-419") == "es"  # per user
+    assert await prefs.locale(None, "ru") == "ru"
+
+
+async def test_prefs_refuse_unsupported_languages(store: Redis) -> None:
+    prefs = LanguagePrefs(store)
+    assert not await prefs.set(USER, "de")
+    assert not await prefs.set(USER, "")
+    assert await prefs.get(USER) is None
+    await store.set(f"lang:{USER}", "klingon")  # a stale or foreign value is ignored
+    assert await prefs.locale(USER, "ru") == "ru"
+
+
+async def test_prefs_fall_back_to_the_hint_when_the_store_is_down() -> None:
+    broken = fakeredis.FakeAsyncRedis(connected=False)
+    prefs = LanguagePrefs(broken)
+    assert await prefs.locale(USER, "ru") == "ru"
+    await broken.aclose()
+
+
+# --- /lang through the Dispatcher -------------------------------------------------------
+
+
+@pytest.fixture
+async def catbuy() -> AsyncIterator[FakeCatBuy]:
+    async with FakeCatBuy(rps=50) as fake:
+        yield fake
+
+
+async def _flushed(redis_server: RedisServer) -> None:
+    client = Redis.from_url(redis_server.url)
+    await client.flushall()
+    await client.aclose()
+
+
+async def _help(bot: Harness, language_code: str | None) -> str:
+    bot.clear()
+    await bot.feed(message_update("/help", user_id=USER, language_code=language_code))
+    [text] = bot.messages()
+    return text
+
+
+async def _pick(bot: Harness, code: str, language_code: str = "en") -> str:
+    """/lang, then a tap on ``code``'s button; the confirmation the user sees."""
+    bot.clear()
+    await bot.feed(message_update("/lang", user_id=USER, language_code=language_code))
+    [keyboard_call] = bot.sent("sendMessage")
+    buttons = [b for row in keyboard_call.reply_markup["inline_keyboard"] for b in row]  # type: ignore[index]
+    data = next(
+        b["callback_data"] for b in buttons if b["callback_data"] == LangPick(code=code).pack()
+    )
+    message_id = keyboard_call.response["result"]["message_id"]
+    await bot.feed(
+        callback_update(
+            data,
+            message_id=message_id,
+            chat_id=USER,
+            user_id=USER,
+            language_code=language_code,
+            has_photo=False,
+            caption=str(keyboard_call.params["text"]),
+        )
+    )
+    [answer] = bot.sent("answerCallbackQuery")
+    return str(answer.params.get("text"))
+
+
+async def test_lang_keyboard_marks_the_current_language(
+    redis_server: RedisServer, catbuy: FakeCatBuy
+) -> None:
+    await _flushed(redis_server)
+    async with running_bot(redis_server.url, catbuy) as bot:
+        await bot.feed(message_update("/lang", user_id=USER, language_code="es-AR"))
+        [call] = bot.sent("sendMessage")
+        assert call.params["text"] == "Elige tu idioma:"
+        labels = [b["text"] for row in call.reply_markup["inline_keyboard"] for b in row]  # type: ignore[index]
+        assert labels == ["English", "Русский", "中文", "✅ Español"]
+
+
+async def test_lang_choice_wins_over_telegram_and_survives_a_restart(
+    redis_server: RedisServer, catbuy: FakeCatBuy
+) -> None:
+    await _flushed(redis_server)
+    async with running_bot(redis_server.url, catbuy) as bot:
+        assert "/lang: choose your language" in await _help(bot, "en")
+        confirmation = await _pick(bot, "ru", language_code="en")
+        assert confirmation == "Язык интерфейса: Русский"
+        [edited] = bot.sent("editMessageText")
+        assert edited.params["text"] == "Язык интерфейса: Русский"
+        assert "/lang — выбрать язык" in await _help(bot, "en")
+    # A new bot (new Dispatcher, new services) on the same Redis remembers the choice.
+    async with running_bot(redis_server.url, catbuy) as bot:
+        assert "/lang — выбрать язык" in await _help(bot, "es")
+        assert "/lang — выбрать язык" in await _help(bot, None)
+        assert await _pick(bot, "zh", language_code="ru") == "语言已设置为：中文"
+        assert "/lang：选择语言" in await _help(bot, "ru")
+
+
+async def test_a_forged_language_pick_changes_nothing(
+    redis_server: RedisServer, catbuy: FakeCatBuy
+) -> None:
+    await _flushed(redis_server)
+    async with running_bot(redis_server.url, catbuy) as bot:
+        await bot.feed(
+            callback_update(
+                LangPick(code="xx").pack(),
+                message_id=1,
+                chat_id=USER,
+                user_id=USER,
+                language_code="ru",
+                has_photo=False,
+            )
+        )
+        [answer] = bot.sent("answerCallbackQuery")
+        assert answer.params["text"] == "Эта кнопка больше не работает."
+        assert not bot.sent("editMessageText")
+        assert "/help — эта справка" in await _help(bot, "ru")
+
+
+# --- the command menu ---------------------------------------------------------------------
+
+
+async def test_command_menu_is_registered_once_per_language() -> None:
+    session = RecordingSession()
+    bot = make_bot(session)
+    await register_commands(bot, create_i18n())
+    calls = [c for c in session.sent if c.method == "setMyCommands"]
+    by_language = {c.params.get("language_code"): c.params["commands"] for c in calls}
+    assert len(calls) == len(SUPPORTED_LOCALES) == len(by_language)
+    assert set(by_language) == {None, "ru", "zh", "es"}  # English is the default menu
+    descriptions = {
+        lang: {c["command"]: c["description"] for c in commands}
+        for lang, commands in by_language.items()
+    }
+    assert descriptions[None] == {
+        "help": "How to use the bot",
+        "quota": "Your look-ups left today",
+        "lang": "Choose your language",
+    }
+    assert descriptions["ru"]["lang"] == "Выбрать язык"
+    assert descriptions["zh"]["help"] == "使用说明"
+    assert descriptions["es"]["quota"] == "Tus consultas restantes de hoy"
+    for lang in ("ru", "zh", "es"):
+        assert set(descriptions[lang]) == {"help", "quota", "lang"}
+        assert descriptions[lang]["help"] != descriptions[None]["help"]
