@@ -153,6 +153,8 @@ async def build_app(
         store,
         daily_budget=settings.risk_daily_budget,
         repeat_seconds=settings.risk_repeat_seconds,
+        timeout_seconds=settings.catbuy_timeout_seconds,
+        counters=counters,
     )
     services: dict[str, Any] = {
         "settings": settings,

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     telegram_api_url: str | None = None
     redis_url: str | None = None
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
-    catbuy_rps: float = Field(2.0, gt=0, le=100)
+    catbuy_rps: float = Field(2.0, gt=0, le=10000)
     user_daily_quota: int = Field(50, ge=0)
     chat_daily_quota: int = Field(300, ge=0)
     daily_budget_requests: int = Field(1000, ge=0)

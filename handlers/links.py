@@ -11,6 +11,7 @@ from bot.card_service import CardService, Paste
 from bot.config import Settings
 from bot.links import LinkEntity, collect_items, might_hold_link
 from bot.shortlinks import ShortLinkResolver
+from handlers.filters import message_text
 
 _LINK_TYPES = frozenset({"url", "text_link"})
 
@@ -23,9 +24,12 @@ class HoldsLink(Filter):
     """Cheap async pre-check run on every message (chatter must stay cheap)."""
 
     async def __call__(self, message: Message) -> bool:
+        text = message_text(message)
+        if not text or text.startswith("/"):  # commands are the command routers'
+            return False
         if any(e.type in _LINK_TYPES for e in _entities(message)):
             return True
-        return might_hold_link(message.text or message.caption, ())
+        return might_hold_link(text, ())
 
 
 def create_router() -> Router:
@@ -40,7 +44,7 @@ def create_router() -> Router:
         lang: str,
     ) -> None:
         entities = [LinkEntity(e.type, e.offset, e.length, e.url) for e in _entities(message)]
-        text = message.text or message.caption
+        text = message_text(message)
         items = await collect_items(text, entities, resolver, settings.max_items_per_message)
         is_group = message.chat.type != ChatType.PRIVATE
         if not items.items and not items.skipped and (is_group or not items.unresolved):

@@ -1,0 +1,244 @@
+"""Benchmark: how well the look-up service guards the balance under a realistic load.
+
+1,000 pasted links over 150 distinct items (Zipf-like popularity) from 40
+users in 5 groups, arriving over two and a half minutes, against the fake
+upstream at 2 RPS with 300 ms latency and a real redis-server. One user floods
+(bursts of 30 links) while ten others paste one fresh link each during the
+flood. The same load runs again with the cache and coalescing off.
+
+Prints upstream calls (the floor is the number of distinct items), 429s,
+upstream utilisation while requests were queued, time-to-card for the
+single-link users, and the comparison as ratios.
+
+    python -m bench.balance [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import random
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from pydantic import SecretStr  # noqa: E402
+from redis.asyncio import BlockingConnectionPool, Redis  # noqa: E402
+
+from bot.breaker import Breaker  # noqa: E402
+from bot.catbuy.client import CatBuyClient  # noqa: E402
+from bot.gate import UpstreamGate  # noqa: E402
+from bot.item import ItemRef, Platform  # noqa: E402
+from bot.item_cache import ItemCache  # noqa: E402
+from bot.ledger import QuotaLedger  # noqa: E402
+from bot.lookup import Found, LookupService  # noqa: E402
+from bot.pacing import Pacer  # noqa: E402
+from bot.stats import DailyCounters  # noqa: E402
+from tests.conftest import FIXTURES  # noqa: E402
+from tests.fakes.catbuy_server import FakeCatBuy  # noqa: E402
+from tests.redis_server import running_redis  # noqa: E402
+
+KEY = "cbk_bench_key"
+RPS = 2.0
+LATENCY = 0.3
+TIMEOUT = 15.0
+FIRST_ID = 610_000_000_000
+
+
+@dataclass(frozen=True)
+class Shape:
+    links: int
+    items: int
+    users: int
+    groups: int
+    seconds: float
+    bursts: int
+    burst_size: int
+    singles: int
+
+
+FULL = Shape(1000, 150, 40, 5, 150.0, 3, 30, 10)
+QUICK = Shape(300, 50, 40, 5, 45.0, 1, 30, 10)
+
+
+@dataclass(frozen=True)
+class Paste:
+    at: float
+    user_id: int
+    chat_id: int | None
+    item_id: str
+    single: bool = False
+
+
+@dataclass
+class RunResult:
+    outcomes: Counter[str] = field(default_factory=Counter)
+    single_latencies: list[float] = field(default_factory=list)
+    calls: int = 0
+    rejected_429: int = 0
+    busiest_second: int = 0
+    backlog_seconds: float = 0.0
+    calls_in_backlog: int = 0
+    wall: float = 0.0
+
+
+def workload(shape: Shape, seed: int = 4) -> list[Paste]:
+    """Pastes in arrival order: Zipf-like background, a flooder, and single-link users."""
+    rng = random.Random(seed)
+    singles_items = [str(FIRST_ID + i) for i in range(shape.singles)]
+    popular = [str(FIRST_ID + shape.singles + i) for i in range(shape.items - shape.singles)]
+    weights = [1 / (rank + 1) for rank in range(len(popular))]
+    flooder = 0
+    singles_users = list(range(1, shape.singles + 1))
+    others = list(range(shape.singles + 1, shape.users))
+
+    def chat_of(user: int) -> int | None:
+        return None if user % 3 == 0 else -(1000 + user % shape.groups)
+
+    pastes: list[Paste] = []
+    burst_times = [shape.seconds * (k + 1) / (shape.bursts + 1) for k in range(shape.bursts)]
+    for at in burst_times:
+        for item in rng.choices(popular, weights, k=shape.burst_size):
+            pastes.append(Paste(at, flooder, chat_of(flooder), item))
+    flood_start, flood_end = burst_times[0], burst_times[-1] + 10
+    for user, item in zip(singles_users, singles_items, strict=True):
+        at = rng.uniform(flood_start + 0.5, flood_end)
+        pastes.append(Paste(at, user, chat_of(user), item, single=True))
+    background = shape.links - len(pastes)
+    # Every distinct item appears at least once, so the floor is exactly `items`.
+    items = popular + rng.choices(popular, weights, k=background - len(popular))
+    rng.shuffle(items)
+    for item in items:
+        user = rng.choice(others)
+        pastes.append(Paste(rng.uniform(0, shape.seconds), user, chat_of(user), item))
+    return sorted(pastes, key=lambda p: p.at)
+
+
+def pooled_store(url: str) -> Redis:
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=64, timeout=2.0, socket_timeout=0.5, socket_connect_timeout=0.5
+    )
+    return Redis(connection_pool=pool)
+
+
+async def run(shape: Shape, redis_url: str, *, share: bool) -> RunResult:
+    result = RunResult()
+    async with FakeCatBuy(KEY, rps=RPS, latency=LATENCY) as fake:
+        base: dict[str, Any] = json.loads((FIXTURES / "taobao_two_dims.json").read_text())
+        for i in range(shape.items):
+            body = copy.deepcopy(base)
+            body["data"]["num_iid"] = str(FIRST_ID + i)
+            fake.add_item(str(FIRST_ID + i), body)
+        store = pooled_store(redis_url)
+        await store.flushall()
+        client = CatBuyClient(fake.base_url, SecretStr(KEY), timeout=TIMEOUT)
+        pacer = Pacer(store, rps=RPS, max_wait=20)
+        service = LookupService(
+            client,
+            UpstreamGate(pacer, Breaker(store, cooldown_seconds=300)),
+            QuotaLedger(store, user_quota=1000, chat_quota=1000, daily_budget=100_000),
+            ItemCache(store, ttl_seconds=3600),
+            DailyCounters(store),
+            timeout=TIMEOUT,
+            share=share,
+        )
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        backlog: list[tuple[float, float]] = []
+
+        async def watch() -> None:
+            while True:
+                t = loop.time()
+                await asyncio.sleep(0.05)
+                if pacer.waiting:
+                    backlog.append((t, loop.time()))
+
+        async def paste(p: Paste) -> None:
+            await asyncio.sleep(max(0.0, started + p.at - loop.time()))
+            t0 = loop.time()
+            ref = ItemRef(platform=Platform.TAOBAO, item_id=p.item_id)
+            outcome = await service.lookup(
+                ref, user_id=p.user_id, chat_id=p.chat_id, lang="en", is_admin=False
+            )
+            result.outcomes[outcome.outcome] += 1
+            if p.single and isinstance(outcome, Found):
+                result.single_latencies.append(loop.time() - t0)
+            elif p.single:
+                result.single_latencies.append(float("inf"))
+
+        watcher = asyncio.create_task(watch())
+        wall0 = time.monotonic()
+        await asyncio.gather(*(paste(p) for p in workload(shape)))
+        result.wall = time.monotonic() - wall0
+        watcher.cancel()
+        await pacer.aclose()
+        await client.aclose()
+        await store.aclose()
+        result.calls = fake.calls
+        result.rejected_429 = fake.rejected_429
+        result.busiest_second = fake.max_in_any_second
+        arrivals = [r.monotonic for r in fake.requests]
+        mono_offset = time.monotonic() - loop.time()
+        result.backlog_seconds = sum(b - a for a, b in backlog)
+        result.calls_in_backlog = sum(
+            any(a <= t - mono_offset < b for a, b in backlog) for t in arrivals
+        )
+    return result
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def report(name: str, shape: Shape, r: RunResult) -> None:
+    found = r.outcomes.get("found", 0)
+    utilisation = r.calls_in_backlog / (r.backlog_seconds * RPS) if r.backlog_seconds else 0.0
+    print(f"== {name} ==")
+    print(f"  links pasted           {shape.links} over {shape.items} distinct items")
+    print(f"  outcomes               {dict(sorted(r.outcomes.items()))}")
+    print(f"  upstream calls         {r.calls} (floor {shape.items})")
+    print(f"  429s                   {r.rejected_429}  busiest 1s window {r.busiest_second}")
+    print(
+        f"  utilisation in backlog {utilisation:.1%} of {RPS:g} RPS "
+        f"({r.calls_in_backlog} calls in {r.backlog_seconds:.1f}s queued)"
+    )
+    if r.single_latencies:
+        p50, p95 = percentile(r.single_latencies, 0.5), percentile(r.single_latencies, 0.95)
+        n = len(r.single_latencies)
+        print(f"  single-link users      p50 {p50:.2f}s  p95 {p95:.2f}s  (n={n})")
+    print(f"  cards per upstream call {found / r.calls if r.calls else 0:.2f}  wall {r.wall:.0f}s")
+
+
+async def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smaller load (~2 min)")
+    args = parser.parse_args(argv)
+    shape = QUICK if args.quick else FULL
+    with running_redis() as server:
+        guarded = await run(shape, server.url, share=True)
+        report("cache + coalescing on", shape, guarded)
+        bare = await run(shape, server.url, share=False)
+        report("cache + coalescing off", shape, bare)
+    on_found, off_found = guarded.outcomes.get("found", 0), bare.outcomes.get("found", 0)
+    print("== comparison (on / off) ==")
+    print(f"  upstream calls         {guarded.calls} / {bare.calls}")
+    print(
+        f"  cards delivered        {on_found} / {off_found}  ({on_found / max(off_found, 1):.1f}x)"
+    )
+    on_cost = guarded.calls / max(on_found, 1)
+    off_cost = bare.calls / max(off_found, 1)
+    print(f"  calls per card         {on_cost:.3f} / {off_cost:.3f}  ({off_cost / on_cost:.1f}x)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
