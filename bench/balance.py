@@ -187,12 +187,24 @@ async def run(shape: Shape, redis_url: str, *, share: bool) -> RunResult:
         result.rejected_429 = fake.rejected_429
         result.busiest_second = fake.max_in_any_second
         arrivals = [r.monotonic for r in fake.requests]
-        mono_offset = time.monotonic() - loop.time()
-        result.backlog_seconds = sum(b - a for a, b in backlog)
-        result.calls_in_backlog = sum(
-            any(a <= t - mono_offset < b for a, b in backlog) for t in arrivals
-        )
+        spans = sustained(backlog, at_least=3.0)
+        result.backlog_seconds = sum(b - a for a, b in spans)
+        result.calls_in_backlog = sum(any(a <= t < b for a, b in spans) for t in arrivals)
     return result
+
+
+def sustained(samples: list[tuple[float, float]], at_least: float) -> list[tuple[float, float]]:
+    """Merge back-to-back queued samples into spans; keep those lasting ``at_least`` seconds.
+
+    Short blips (one request waiting for its slot) say nothing about utilisation.
+    """
+    spans: list[tuple[float, float]] = []
+    for start, end in samples:
+        if spans and start - spans[-1][1] < 0.01:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return [(a, b) for a, b in spans if b - a >= at_least]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -210,7 +222,7 @@ def report(name: str, shape: Shape, r: RunResult) -> None:
     print(f"  429s                   {r.rejected_429}  busiest 1s window {r.busiest_second}")
     print(
         f"  utilisation in backlog {utilisation:.1%} of {RPS:g} RPS "
-        f"({r.calls_in_backlog} calls in {r.backlog_seconds:.1f}s queued)"
+        f"({r.calls_in_backlog} calls in {r.backlog_seconds:.1f}s of queues lasting 3s+)"
     )
     if r.single_latencies:
         p50, p95 = percentile(r.single_latencies, 0.5), percentile(r.single_latencies, 0.95)

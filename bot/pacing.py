@@ -15,11 +15,13 @@ Two Lua scripts keep the spacing, both on Redis ``TIME``:
   after it keeps its distance from the late arrival.
 
 In each process one dispatcher task holds at most one reserved slot, and
-binds it to a waiting request only when the slot comes, taking users in
-turns (round robin): one user's burst of links costs another user's single
-link about one slot. ``aiolimiter`` smooths the dispatcher locally. A request
-whose expected wait passes its bound is refused with ``Busy`` up front, and
-one still queued at its deadline gets ``Busy`` too.
+binds it to a waiting request only when the slot comes, to the user served
+longest ago (never-served users first, in arrival order): users with queues
+take turns round robin, and a user with a single link goes next, so one
+user's burst costs another's single link about one slot. ``aiolimiter``
+smooths the dispatcher locally. A request whose expected wait passes its
+bound is refused with ``Busy`` up front, and one still queued at its deadline
+gets ``Busy`` too.
 """
 
 from __future__ import annotations
@@ -128,8 +130,9 @@ class Pacer:
         self._confirm = store.register_script(_CONFIRM)
         self._penalize = store.register_script(_PENALIZE)
         self._limiter = AsyncLimiter(1, 1 / rps)
+        # Insertion order breaks ties: among never-served users, first come first served.
         self._queues: dict[int, deque[_Waiter]] = {}
-        self._turns: deque[int] = deque()
+        self._served: dict[int, float] = {}
         self._dispatcher: asyncio.Task[None] | None = None
         self._slot_at: float | None = None
         # Observed seconds between our grants under a backlog: with other
@@ -144,12 +147,15 @@ class Pacer:
         return sum(len(q) for q in self._queues.values())
 
     def expected_wait(self, user_id: int) -> float:
-        """Seconds until a new request of ``user_id`` would get its slot, by round robin."""
+        """Seconds until a new request of ``user_id`` would get its slot, taking turns."""
         loop = asyncio.get_running_loop()
         turn = len(self._queues.get(user_id, ())) + 1
-        ahead = (
-            turn - 1 + sum(min(len(q), turn) for uid, q in self._queues.items() if uid != user_id)
-        )
+        mine = self._rank(user_id)
+        ahead = turn - 1
+        for uid, queue in self._queues.items():
+            if uid != user_id:
+                # Users ranked before us get `turn` turns before ours, the rest one fewer.
+                ahead += min(len(queue), turn if self._rank(uid) <= mine else turn - 1)
         first = 0.0 if self._slot_at is None else max(self._slot_at - loop.time(), 0.0)
         return first + ahead * self._gap
 
@@ -166,11 +172,7 @@ class Pacer:
         if expected > bound:
             raise Busy(expected)
         waiter = _Waiter(user_id, loop.create_future())
-        queue = self._queues.get(user_id)
-        if queue is None:
-            queue = self._queues[user_id] = deque()
-            self._turns.append(user_id)
-        queue.append(waiter)
+        self._queues.setdefault(user_id, deque()).append(waiter)
         if self._dispatcher is None:
             self._dispatcher = asyncio.create_task(self._dispatch())
         try:
@@ -202,21 +204,28 @@ class Pacer:
             queue.remove(waiter)
             if not queue:
                 del self._queues[waiter.user_id]
-                self._turns.remove(waiter.user_id)
+
+    def _rank(self, user_id: int) -> float:
+        return self._served.get(user_id, -math.inf)
 
     def _next_waiter(self) -> _Waiter | None:
-        """The head of the next user's queue, taking users in turns."""
-        while self._turns:
-            user_id = self._turns.popleft()
+        """The head of the queue of the user served longest ago (never served: first)."""
+        while self._queues:
+            user_id = min(self._queues, key=self._rank)
             queue = self._queues[user_id]
             waiter = queue.popleft()
-            if queue:
-                self._turns.append(user_id)
-            else:
+            if not queue:
                 del self._queues[user_id]
             if not waiter.future.done():
                 return waiter
         return None
+
+    def _mark_served(self, user_id: int, now: float) -> None:
+        self._served[user_id] = now
+        if len(self._served) > 10_000:
+            # Forget users not served for a while: they rank as new again, which is fair.
+            horizon = now - 600
+            self._served = {u: t for u, t in self._served.items() if t > horizon}
 
     async def _dispatch(self) -> None:
         loop = asyncio.get_running_loop()
@@ -234,6 +243,7 @@ class Pacer:
                 if waiter is None:
                     continue
                 self._measure_gap(loop.time())
+                self._mark_served(waiter.user_id, loop.time())
                 waiter.future.set_result(None)
         finally:
             if self._dispatcher is asyncio.current_task():

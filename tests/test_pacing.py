@@ -50,18 +50,29 @@ async def client(fake: FakeCatBuy) -> AsyncIterator[CatBuyClient]:
 async def test_users_take_turns(redis: Redis) -> None:
     pacer = Pacer(redis, rps=50, max_wait=30)
     order: list[str] = []
+    mid_flood = asyncio.Event()
 
     async def ask(name: str, user_id: int) -> None:
         await pacer.acquire(user_id)
         order.append(name)
+        if len(order) == 5:
+            mid_flood.set()
 
-    flood = [asyncio.create_task(ask(f"a{i}", 1)) for i in range(30)]
-    await asyncio.sleep(0.01)
+    floods = [
+        asyncio.create_task(ask(f"{who}{i}", uid))
+        for i in range(15)
+        for who, uid in (("a", 1), ("c", 3))
+    ]
+    await mid_flood.wait()
+    served_before_b = len(order)
     single = asyncio.create_task(ask("b", 2))
-    await asyncio.gather(*flood, single)
-    # The single link waited for at most one of the flood's slots after it arrived.
-    assert order.index("b") <= 2
-    assert order[-1].startswith("a")
+    await asyncio.gather(*floods, single)
+    # Two floods take turns with each other...
+    floods_order = [name[0] for name in order if name != "b"]
+    assert floods_order[:6] == ["a", "c", "a", "c", "a", "c"]
+    # ...and a single link arriving mid-flood waits for at most one slot.
+    assert served_before_b < 29
+    assert order.index("b") - served_before_b <= 1
     await pacer.aclose()
 
 
