@@ -20,7 +20,7 @@ from typing import Protocol
 from redis.exceptions import RedisError
 
 from bot.breaker import BreakerReason
-from bot.catbuy.errors import CatBuyError, ItemNotFound, RateLimited
+from bot.catbuy.errors import CatBuyError, ItemNotFound, RateLimited, UpstreamTimeout
 from bot.gate import BreakerOpen, Busy, StoreDown, UpstreamGate
 from bot.item import Item, ItemRef
 from bot.item_cache import CacheEntry, EntryKind, InFlight, ItemCache
@@ -257,7 +257,7 @@ class LookupService:
         try:
             async with asyncio.timeout_at(deadline):
                 item = await self._gate.call(charge.user_id, fetch, deadline=slot_deadline)
-        except TimeoutError:
+        except (TimeoutError, UpstreamTimeout):
             await self._refund(charge, budget=not started)
             return Refused(Failure.TIMEOUT)
         except Busy:
