@@ -13,7 +13,9 @@ from decimal import Decimal
 from html import escape
 
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
+from bot.formatting import format_count, format_moment, format_money
 from bot.risk import CHECK_PRICE, AuditRecord, OutcomeKind, RiskOutcome, RiskStats
 from bot.risk_values import RiskType
 
@@ -106,7 +108,8 @@ def _details(details: Mapping[str, object] | None) -> list[str]:
         f"• {_bounded(key, MAX_KEY)}: {_bounded(value)}" for key, value in items[:MAX_DETAILS]
     ]
     if len(items) > MAX_DETAILS:
-        lines.append("• " + _("…and {count} more").format(count=len(items) - MAX_DETAILS))
+        more = format_count(len(items) - MAX_DETAILS)
+        lines.append("• " + _("…and {count} more").format(count=more))
     return lines
 
 
@@ -117,9 +120,11 @@ def _cost_line(outcome: RiskOutcome, quoted: Decimal | None) -> str:
 
 
 def money(amount: Decimal | None) -> str:
-    """``$0.03``; a missing cost is the documented price."""
+    """``$0.03`` (``0,03 $`` in Russian); a missing cost is the documented price."""
     value = amount if amount is not None else CHECK_PRICE
-    return f"${value.quantize(Decimal('0.01')) if value >= 1 else value.normalize():f}"
+    exponent = value.normalize().as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) else 2
+    return format_money(value, "USD", 2 if value >= 1 else max(places, 2))
 
 
 def usage_text(region: str = "CN") -> str:
@@ -188,13 +193,16 @@ def risk_log_text(records: list[AuditRecord]) -> str:
     """``/risklog``: the latest audit records, newest first."""
     if not records:
         return _("No risk checks yet.")
-    lines = ["<b>" + _("Last {count} risk checks").format(count=len(records)) + "</b>"]
+    title = ngettext("Last {count} risk check", "Last {count} risk checks", len(records))
+    lines = ["<b>" + title.format(count=len(records)) + "</b>"]
+    verdicts = {"blacklisted": _("blacklisted"), "clean": _("clean")}
     for record in records:
         score = f" {record.score}/100" if record.score is not None else ""
         cached = " 💾" if record.cached else ""
+        result = verdicts.get(record.result) or escape(record.result)
         lines.append(
-            f"{record.at:%Y-%m-%d %H:%M} UTC · {record.admin_id} · {record.kind.value} "
-            f"<code>{escape(record.masked)}</code> · {escape(record.result)}{score}{cached}"
+            f"{format_moment(record.at)} UTC · {record.admin_id} · {record.kind.value} "
+            f"<code>{escape(record.masked)}</code> · {result}{score}{cached}"
         )
     return "\n".join(lines)
 
@@ -203,10 +211,10 @@ def risk_stats_lines(stats: RiskStats) -> list[str]:
     """Lines for ``/stats``: risk checks and their spend today."""
     return [
         _("Risk checks today: {checks} paid, {cached} from cache").format(
-            checks=stats.checks, cached=stats.cached
+            checks=format_count(stats.checks), cached=format_count(stats.cached)
         ),
         _("Risk spend today: {spend}").format(spend=money(stats.spend)),
         _("Risk budget left: {left} of {budget}").format(
-            left=stats.budget_left, budget=stats.budget
+            left=format_count(stats.budget_left), budget=format_count(stats.budget)
         ),
     ]

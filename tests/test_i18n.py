@@ -31,6 +31,9 @@ from bot.formatting import (
 )
 from bot.i18n import LOCALES_DIR, create_i18n
 from bot.ledger import QuotaStatus
+from bot.risk import AuditRecord
+from bot.risk_values import RiskType
+from bot.risk_view import money, risk_log_text, usage_text
 from bot.usage_view import quota_text
 from scripts import catalogs
 from tests.fakes.catbuy_server import FakeCatBuy
@@ -287,6 +290,49 @@ def test_admin_quota_uses_the_languages_plural_forms(lang: str, used: int, expec
     i18n = create_i18n()
     with i18n.context(), i18n.use_locale(lang):
         assert expected in quota_text(status)
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "verdict", "moment", "price"),
+    [
+        ("en", "Last 1 risk check", "blacklisted 85/100", "3/7/25, 2:05\u202fPM UTC", "$0.03"),
+        (
+            "ru",
+            "Последние проверки (1)",
+            "в чёрном списке 85/100",
+            "07.03.2025, 14:05 UTC",
+            f"0,03{NBSP}$",
+        ),
+        ("zh", "最近 1 次风险核查", "黑名单 85/100", "2025/3/7 14:05 UTC", "US$0.03"),
+        (
+            "es",
+            "Últimas comprobaciones de riesgo (1)",
+            "en lista negra 85/100",
+            "7/3/25, 14:05 UTC",
+            f"0,03{NBSP}US$",
+        ),
+    ],
+)
+def test_risk_log_and_usage_speak_the_admins_language(
+    lang: str, title: str, verdict: str, moment: str, price: str
+) -> None:
+    record = AuditRecord(
+        admin_id=5001,
+        at=datetime(2025, 3, 7, 14, 5, tzinfo=UTC),
+        kind=RiskType.EMAIL,
+        masked="b***@e***.com",
+        result="blacklisted",
+        score=85,
+        cached=False,
+    )
+    i18n = create_i18n()
+    with i18n.context(), i18n.use_locale(lang):
+        text = risk_log_text([record])
+        usage = usage_text("CN")
+        assert money(None) == price
+    assert f"<b>{title}</b>" in text
+    assert verdict in text and moment in text
+    assert price in usage and "<code>/risk email buyer@example.com</code>" in usage
 
 
 # --- numbers and dates --------------------------------------------------------------------
