@@ -32,7 +32,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from pydantic import SecretStr  # noqa: E402
-from redis.asyncio import BlockingConnectionPool, Redis  # noqa: E402
 
 from bot.breaker import Breaker  # noqa: E402
 from bot.catbuy.client import CatBuyClient  # noqa: E402
@@ -43,6 +42,7 @@ from bot.ledger import QuotaLedger  # noqa: E402
 from bot.lookup import Found, LookupService  # noqa: E402
 from bot.pacing import Pacer  # noqa: E402
 from bot.stats import DailyCounters  # noqa: E402
+from bot.store import open_store  # noqa: E402
 from tests.conftest import FIXTURES  # noqa: E402
 from tests.fakes.catbuy_server import FakeCatBuy  # noqa: E402
 from tests.redis_server import running_redis  # noqa: E402
@@ -123,13 +123,6 @@ def workload(shape: Shape, seed: int = 4) -> list[Paste]:
     return sorted(pastes, key=lambda p: p.at)
 
 
-def pooled_store(url: str) -> Redis:
-    pool = BlockingConnectionPool.from_url(
-        url, max_connections=64, timeout=2.0, socket_timeout=0.5, socket_connect_timeout=0.5
-    )
-    return Redis(connection_pool=pool)
-
-
 async def run(shape: Shape, redis_url: str, *, share: bool) -> RunResult:
     result = RunResult()
     async with FakeCatBuy(KEY, rps=RPS, latency=LATENCY) as fake:
@@ -138,7 +131,7 @@ async def run(shape: Shape, redis_url: str, *, share: bool) -> RunResult:
             body = copy.deepcopy(base)
             body["data"]["num_iid"] = str(FIRST_ID + i)
             fake.add_item(str(FIRST_ID + i), body)
-        store = pooled_store(redis_url)
+        store = open_store(redis_url)
         await store.flushall()
         client = CatBuyClient(fake.base_url, SecretStr(KEY), timeout=TIMEOUT)
         pacer = Pacer(store, rps=RPS, max_wait=20)

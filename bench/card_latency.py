@@ -32,7 +32,7 @@ from bot.app import build_app
 from bot.config import load_settings
 from tests.fakes.telegram import RecordingSession, make_bot, message_update
 
-ROUNDS = 5
+ROUNDS = 7
 FIXTURE = Path(__file__).resolve().parent.parent / "tests/fixtures/catbuy/taobao_two_dims.json"
 GROUP = -100999
 CHATTER = [
@@ -118,20 +118,20 @@ async def main(chatter: int, links: int, redis_url: str | None) -> None:
     async with build_app(settings, bot_session=session, catbuy_transport=upstream()) as app:
         if redis_url:
             await app.store.flushall()
-        # Interleaved rounds, median of each: a shared machine's noise hits both alike.
+        # Interleaved rounds, best of each: noise on a shared machine only slows a round.
         floor_rates, bot_rates = [], []
         for _ in range(ROUNDS):
             floor_rates.append(await _rate(floor, floor_bot, chatter_batch))
             bot_rates.append(await _rate(app.dispatcher, app.bot, chatter_batch))
         assert not session.sent, "chatter must get no answer"
-        floor_rate, bot_rate = statistics.median(floor_rates), statistics.median(bot_rates)
+        floor_rate, bot_rate = max(floor_rates), max(bot_rates)
 
         floor_ms = 1000 / floor_rate
         updates = link_updates(links)
         paid = [await _card_latency(app, session, u) for u in updates]
         cached = [await _card_latency(app, session, u) for u in updates]
     print(f"store: {'redis' if redis_url else 'in-process store'}")
-    print(f"(a) chatter, {chatter} group messages without links, median of {ROUNDS} rounds")
+    print(f"(a) chatter, {chatter} group messages without links, best of {ROUNDS} rounds")
     print(f"    aiogram floor (1 async filter, empty handler): {floor_rate:9.0f} updates/s")
     print(f"    full bot:                                      {bot_rate:9.0f} updates/s")
     print(f"    cost ratio bot/floor: {floor_rate / bot_rate:.2f}x   (target <= 1.2x)")

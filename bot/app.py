@@ -40,6 +40,7 @@ from bot.language import LanguagePrefs
 from bot.ledger import QuotaLedger
 from bot.lookup import LookupService
 from bot.metrics import Metrics
+from bot.observability import UpdateOutcomes, upstream_recorder
 from bot.pacing import Pacer
 from bot.risk import RiskService
 from bot.shortlinks import ShortLinkResolver
@@ -77,7 +78,11 @@ def create_dispatcher(i18n_middleware: UserLocale, services: dict[str, Any]) -> 
 
     dispatcher = Dispatcher()
     dispatcher.workflow_data.update(services)
-    for observer in (dispatcher.message, dispatcher.callback_query):
+    for kind, observer in (
+        ("message", dispatcher.message),
+        ("callback", dispatcher.callback_query),
+    ):
+        observer.middleware(UpdateOutcomes(services["metrics"], kind))
         observer.middleware(i18n_middleware)
     dispatcher.include_routers(*create_routers())
     return dispatcher
@@ -114,18 +119,19 @@ async def build_app(
     outside services' fakes at their HTTP boundary.
     """
     store = open_store(settings.redis_url)
+    metrics = Metrics()
     bot = create_bot(settings, bot_session)
     catbuy = CatBuyClient(
         settings.catbuy_base_url,
         settings.catbuy_api_key,
         timeout=settings.catbuy_timeout_seconds,
         transport=catbuy_transport,
+        on_call=upstream_recorder(metrics),
     )
     images = httpx.AsyncClient(
         timeout=IMAGE_TIMEOUT, follow_redirects=True, max_redirects=3, transport=images_transport
     )
     resolver = ShortLinkResolver(store)
-    metrics = Metrics()
     breaker = Breaker(store, cooldown_seconds=settings.breaker_cooldown_seconds)
     pacer = Pacer(store, rps=settings.catbuy_rps, max_wait=settings.max_queue_wait_seconds)
     gate = UpstreamGate(pacer, breaker)
@@ -177,6 +183,7 @@ async def build_app(
     try:
         yield app
     finally:
+        await pacer.aclose()
         await resolver.aclose()
         await images.aclose()
         await catbuy.aclose()

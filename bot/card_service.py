@@ -28,6 +28,7 @@ from bot.item import ItemRef
 from bot.links import CollectedItems
 from bot.lookup import Found, LookupResult, LookupService
 from bot.metrics import Metrics
+from bot.observability import record_lookup
 from bot.picker import VariantPicker
 from bot.refusals import refusal_text
 
@@ -101,15 +102,12 @@ class CardService:
             lang=self._settings.searchlang(paste.lang),
             is_admin=self._settings.is_admin(paste.user_id),
         )
-        log.info(
-            "lookup",
-            extra={
-                "platform": ref.platform.value,
-                "item_id": ref.item_id,
-                "outcome": result.outcome,
-                "cached": isinstance(result, Found) and result.cached,
-                "latency_ms": round((time.monotonic() - started) * 1000, 1),
-            },
+        record_lookup(
+            self._metrics,
+            result,
+            platform=ref.platform.value,
+            item_id=ref.item_id,
+            latency_ms=round((time.monotonic() - started) * 1000, 1),
         )
         return result
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 import fakeredis
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 # Redis outages must not stall a handler past Telegram's windows: short
 # timeouts, one retry, then the caller fails closed.
 SOCKET_TIMEOUT = 0.5
+MAX_CONNECTIONS = 64
+POOL_WAIT = 2.0
 
 
 def open_store(redis_url: str | None) -> Redis:
@@ -28,11 +30,16 @@ def open_store(redis_url: str | None) -> Redis:
     if not redis_url:
         log.warning("REDIS_URL is not set: using an in-process store (one process only)")
         return fakeredis.FakeAsyncRedis()
-    return Redis.from_url(
+    # A blocking pool: a burst past the pool size waits briefly for a
+    # connection instead of failing (redis-py's default pool raises).
+    pool = BlockingConnectionPool.from_url(
         redis_url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=POOL_WAIT,
         socket_timeout=SOCKET_TIMEOUT,
         socket_connect_timeout=SOCKET_TIMEOUT,
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         health_check_interval=30,
     )
+    return Redis(connection_pool=pool)

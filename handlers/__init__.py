@@ -11,8 +11,10 @@ from handlers.filters import IsCommand
 def create_routers() -> list[Router]:
     """Fresh routers for one Dispatcher.
 
-    Links come first (the hot path); commands sit behind one cheap root filter
-    so chatter costs one check; the card router's catch-all answers last.
+    Links come first (the hot path). Everything else sits behind the commands
+    router, whose one cheap root filter turns chatter away before any other
+    router is tried; callbacks pass it (the filter is on messages only), and
+    the card router's catch-all answers last.
     """
     commands = Router(name="commands")
     commands.message.filter(IsCommand())
@@ -21,5 +23,6 @@ def create_routers() -> list[Router]:
         lang.create_router(),
         admin.create_router(),
         risk.create_router(),
+        card.create_router(),
     )
-    return [links.create_router(), commands, card.create_router()]
+    return [links.create_router(), commands]

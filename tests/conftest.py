@@ -50,6 +50,12 @@ async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
+@pytest.fixture
+async def redis_url(redis: Redis, redis_server: RedisServer) -> str:
+    """The real redis-server's URL, emptied before the test (by ``redis``)."""
+    return redis_server.url
+
+
 @pytest.fixture(params=["redis", "memory"])
 async def store(request: pytest.FixtureRequest, redis_server: RedisServer) -> AsyncIterator[Redis]:
     """The store in both modes: real Redis and the in-process store."""

@@ -15,7 +15,6 @@ from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import message_update
 from tests.harness import Harness, running_bot
-from tests.redis_server import RedisServer
 
 TWO_DIMS = "https://item.taobao.com/item.htm?id=734912856301"
 GROUP = -100777
@@ -28,13 +27,8 @@ async def catbuy() -> AsyncIterator[FakeCatBuy]:
 
 
 @pytest.fixture
-async def bot(redis_server: RedisServer, catbuy: FakeCatBuy) -> AsyncIterator[Harness]:
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(redis_server.url)
-    await client.flushall()
-    await client.aclose()
-    async with running_bot(redis_server.url, catbuy) as harness:
+async def bot(redis_url: str, catbuy: FakeCatBuy) -> AsyncIterator[Harness]:
+    async with running_bot(redis_url, catbuy) as harness:
         yield harness
 
 
@@ -138,10 +132,10 @@ async def test_upstream_failures_get_one_short_message(
 
 
 async def test_hung_upstream_is_abandoned_with_a_try_again(
-    redis_server: RedisServer, catbuy: FakeCatBuy
+    redis_url: str, catbuy: FakeCatBuy
 ) -> None:
     catbuy.force("hang", times=None)
-    async with running_bot(redis_server.url, catbuy, catbuy_timeout_seconds=1) as bot:
+    async with running_bot(redis_url, catbuy, catbuy_timeout_seconds=1) as bot:
         await bot.feed(message_update(TWO_DIMS))
         [text] = bot.messages()
     assert "too long" in text
@@ -198,10 +192,10 @@ async def test_hostile_title_is_escaped_and_the_card_accepted(
 
 
 async def test_buy_button_carries_the_encoded_canonical_url(
-    redis_server: RedisServer, catbuy: FakeCatBuy
+    redis_url: str, catbuy: FakeCatBuy
 ) -> None:
     template = "https://agent.example/p?url={url}&ref=X&p={platform}&i={id}"
-    async with running_bot(redis_server.url, catbuy, buy_url_template=template) as bot:
+    async with running_bot(redis_url, catbuy, buy_url_template=template) as bot:
         await bot.feed(message_update("https://m.1688.com/offer/812345609871.html?x=1"))
         [card] = bot.cards()
     urls = [b["url"] for b in keyboard_buttons(card) if "url" in b]

@@ -8,14 +8,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
 
 from bot.callbacks import CardAct, CardTap
 from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import SentCall, callback_update, message_update
 from tests.harness import Harness, running_bot
-from tests.redis_server import RedisServer
 
 TWO_DIMS = "https://item.taobao.com/item.htm?id=734912856301"
 USER = 5
@@ -28,11 +26,8 @@ async def catbuy() -> AsyncIterator[FakeCatBuy]:
 
 
 @pytest.fixture
-async def bot(redis_server: RedisServer, catbuy: FakeCatBuy) -> AsyncIterator[Harness]:
-    client = Redis.from_url(redis_server.url)
-    await client.flushall()
-    await client.aclose()
-    async with running_bot(redis_server.url, catbuy) as harness:
+async def bot(redis_url: str, catbuy: FakeCatBuy) -> AsyncIterator[Harness]:
+    async with running_bot(redis_url, catbuy) as harness:
         yield harness
 
 

@@ -10,14 +10,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import fakeredis
 import pytest
 from pydantic import SecretStr
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
+from redis.asyncio import Redis
 
 from bot.breaker import Breaker, BreakerReason
 from bot.catbuy.client import CatBuyClient
@@ -28,7 +23,7 @@ from bot.ledger import QuotaLedger
 from bot.lookup import Failure, Found, LookupResult, LookupService, NoticeKind, Refused
 from bot.pacing import Pacer
 from bot.stats import DailyCounters
-from bot.store import SOCKET_TIMEOUT, open_store
+from bot.store import open_store
 from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.redis_server import RedisServer, running_redis
@@ -90,37 +85,6 @@ async def rig(
     finally:
         await pacer.aclose()
         await client.aclose()
-
-
-def pooled_store(url: str) -> Redis:
-    """``open_store``'s client, but with a pool that waits for a free connection.
-
-    redis-py 8 caps the default pool at 100 connections and *raises* past it,
-    so a burst of 100 look-ups would read as "store down". ``bot/store.py``
-    needs the same pool (reported to its owner); these tests use it meanwhile.
-    """
-    pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=64,
-        timeout=2.0,
-        socket_timeout=SOCKET_TIMEOUT,
-        socket_connect_timeout=SOCKET_TIMEOUT,
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-    )
-    return Redis(connection_pool=pool)
-
-
-@pytest.fixture(params=["redis", "memory"])
-async def store(request: pytest.FixtureRequest, redis_server: RedisServer) -> AsyncIterator[Redis]:
-    """The store in both modes (overrides conftest's: see ``pooled_store``)."""
-    if request.param == "redis":
-        client = pooled_store(redis_server.url)
-        await client.flushall()
-    else:
-        client = fakeredis.FakeAsyncRedis()
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ REPLICAS = 3
 WORKER = r"""
 import asyncio, json, sys, time
 from pydantic import SecretStr
-from redis.asyncio import BlockingConnectionPool, Redis
+from bot.store import open_store
 from bot.breaker import Breaker
 from bot.catbuy.client import CatBuyClient
 from bot.gate import UpstreamGate
@@ -42,10 +42,7 @@ from bot.pacing import Pacer
 from bot.stats import DailyCounters
 
 async def main(cfg):
-    pool = BlockingConnectionPool.from_url(
-        cfg["redis"], max_connections=64, timeout=2.0, socket_timeout=0.5,
-        socket_connect_timeout=0.5)
-    store = Redis(connection_pool=pool)
+    store = open_store(cfg["redis"])
     client = CatBuyClient(cfg["base"], SecretStr(cfg["key"]), timeout=cfg["timeout"])
     pacer = Pacer(store, rps=cfg["rps"], max_wait=cfg["timeout"])
     gate = UpstreamGate(pacer, Breaker(store, cooldown_seconds=60))

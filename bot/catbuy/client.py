@@ -16,6 +16,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 
 import httpx
@@ -45,6 +46,10 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 _ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
+CallObserver = Callable[[str, str, float], None]
+"""Told of every upstream call: (endpoint path, outcome, seconds)."""
+
+
 class CatBuyClient:
     """Client of ``{base}/item`` and ``{base}/blacklist/check`` over one shared pool."""
 
@@ -55,9 +60,11 @@ class CatBuyClient:
         *,
         timeout: float = 15.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        on_call: CallObserver | None = None,
     ) -> None:
         self._base = base_url.rstrip("/")
         self._timeout = timeout
+        self._on_call = on_call
         self._http = httpx.AsyncClient(
             headers={
                 "X-API-Key": api_key.get_secret_value(),
@@ -97,20 +104,29 @@ class CatBuyClient:
 
     async def _post(self, path: str, form: dict[str, str]) -> object:
         started = time.monotonic()
+        outcome = "error"
         try:
             # httpx timeouts bound each phase; this bounds the whole exchange.
             async with asyncio.timeout(self._timeout):
                 status, headers, body = await self._exchange(path, form)
+            outcome = str(status)
+            if status != 200:
+                raise _status_error(status, headers, body)
+            decoded = _decode(headers, body)
+            outcome = "ok"
+            return decoded
         except (TimeoutError, httpx.TimeoutException):
-            log.info("catbuy %s timed out", path)
+            outcome = "timeout"
             raise UpstreamTimeout(f"upstream {path} timed out") from None
         except httpx.HTTPError as exc:
-            log.info("catbuy %s failed: %s", path, type(exc).__name__)
+            outcome = "network"
             raise NetworkError(f"upstream {path} unreachable ({type(exc).__name__})") from None
-        log.debug("catbuy %s -> %s in %.0f ms", path, status, (time.monotonic() - started) * 1e3)
-        if status != 200:
-            raise _status_error(status, headers, body)
-        return _decode(headers, body)
+        except BadResponse:
+            outcome = "bad_response"
+            raise
+        finally:
+            if self._on_call is not None:
+                self._on_call(path, outcome, time.monotonic() - started)
 
     async def _exchange(self, path: str, form: dict[str, str]) -> tuple[int, httpx.Headers, bytes]:
         async with self._http.stream("POST", self._base + path, data=form) as response:
