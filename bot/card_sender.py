@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import BufferedInputFile, InputMediaPhoto, Message
+from aiogram.types import BufferedInputFile, InputFile, InputMediaPhoto, Message
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -64,14 +64,7 @@ class CardSender:
     async def send(self, to: Destination, view: CardView) -> Message:
         if view.photo:
             try:
-                return await self._bot.send_photo(
-                    to.chat_id,
-                    photo=await self._photo(view.photo),
-                    caption=view.caption,
-                    reply_markup=view.keyboard,
-                    reply_to_message_id=to.reply_to,
-                    allow_sending_without_reply=True,
-                )
+                return await self._send_photo(to, await self._photo(view.photo), view)
             except TelegramBadRequest as error:
                 if not is_photo_refusal(error):
                     raise
@@ -85,6 +78,16 @@ class CardSender:
             reply_to_message_id=to.reply_to,
             allow_sending_without_reply=True,
             disable_web_page_preview=True,
+        )
+
+    async def _send_photo(self, to: Destination, photo: str | InputFile, view: CardView) -> Message:
+        return await self._bot.send_photo(
+            to.chat_id,
+            photo=photo,
+            caption=view.caption,
+            reply_markup=view.keyboard,
+            reply_to_message_id=to.reply_to,
+            allow_sending_without_reply=True,
         )
 
     async def edit(self, message: Message, view: CardView, *, photo_changed: bool) -> None:
@@ -150,14 +153,7 @@ class CardSender:
         if data is None:
             return None
         try:
-            sent = await self._bot.send_photo(
-                to.chat_id,
-                photo=BufferedInputFile(data, filename="photo.jpg"),
-                caption=view.caption,
-                reply_markup=view.keyboard,
-                reply_to_message_id=to.reply_to,
-                allow_sending_without_reply=True,
-            )
+            sent = await self._send_photo(to, BufferedInputFile(data, filename="photo.jpg"), view)
         except TelegramBadRequest as error:
             log.info("uploaded photo refused too: %s", error.message)
             return None

@@ -111,6 +111,18 @@ class ItemSource(Protocol):
     ) -> Item: ...
 
 
+@dataclass(frozen=True, slots=True)
+class _Ask:
+    """One look-up as asked: what, for whom, where, and until when."""
+
+    ref: ItemRef
+    user_id: int
+    chat_id: int | None
+    lang: str
+    is_admin: bool
+    deadline: float
+
+
 class LookupService:
     """Finds products for handlers while guarding the operator's balance.
 
@@ -144,8 +156,9 @@ class LookupService:
     ) -> LookupResult:
         """Look ``ref`` up for ``user_id``; ``chat_id`` is the group, None in private."""
         deadline = asyncio.get_running_loop().time() + self._timeout
+        ask = _Ask(ref, user_id, chat_id, lang, is_admin, deadline)
         try:
-            result = await self._coalesced(ref, user_id, chat_id, lang, is_admin, deadline)
+            result = await self._coalesced(ask)
         except (RedisError, StoreDown):
             log.warning("store unreachable: look-up refused")
             result = Refused(Failure.STORE_DOWN)
@@ -160,31 +173,22 @@ class LookupService:
         """What ``/stats`` shows (raises the store's error when it is unreachable)."""
         return await self._counters.snapshot()
 
-    async def _coalesced(
-        self,
-        ref: ItemRef,
-        user_id: int,
-        chat_id: int | None,
-        lang: str,
-        is_admin: bool,
-        deadline: float,
-    ) -> LookupResult:
+    async def _coalesced(self, ask: _Ask) -> LookupResult:
         if not self._share:
-            return await self._paid(ref, user_id, chat_id, lang, is_admin, deadline)
+            return await self._paid(ask)
         loop = asyncio.get_running_loop()
         while True:
             try:
-                async with asyncio.timeout_at(deadline + 0.5):
+                async with asyncio.timeout_at(ask.deadline + 0.5):
                     result, joined = await self._inflight.run(
-                        (ref.key, lang),
-                        lambda: self._resolve(ref, user_id, chat_id, lang, is_admin, deadline),
+                        (ask.ref.key, ask.lang), lambda: self._resolve(ask)
                     )
             except TimeoutError:
                 return Refused(Failure.TIMEOUT)
             if not joined:
                 return result
             if isinstance(result, Refused) and result.kind in _PERSONAL:
-                if loop.time() >= deadline:
+                if loop.time() >= ask.deadline:
                     return Refused(Failure.TIMEOUT)
                 continue
             # Only the leader's result carries the admin notice: tell them once.
@@ -192,16 +196,9 @@ class LookupService:
                 return replace(result, coalesced=not result.cached, notify_admins=None)
             return replace(result, notify_admins=None)
 
-    async def _resolve(
-        self,
-        ref: ItemRef,
-        user_id: int,
-        chat_id: int | None,
-        lang: str,
-        is_admin: bool,
-        deadline: float,
-    ) -> LookupResult:
+    async def _resolve(self, ask: _Ask) -> LookupResult:
         """The in-process leader: cache, then the cross-process lock or its holder's answer."""
+        ref, lang = ask.ref, ask.lang
         try:
             entry = await self._cache.get(ref, lang)
             if entry is not None:
@@ -211,9 +208,9 @@ class LookupService:
                 if token is not None:
                     # Not under the wait's timeout: _call bounds itself and refunds.
                     async with self._cache.holding(ref, lang, token):
-                        return await self._paid(ref, user_id, chat_id, lang, is_admin, deadline)
+                        return await self._paid(ask)
                 try:
-                    async with asyncio.timeout_at(deadline):
+                    async with asyncio.timeout_at(ask.deadline):
                         entry = await self._cache.wait_for_answer(ref, lang)
                 except TimeoutError:
                     return Refused(Failure.TIMEOUT)
@@ -223,27 +220,19 @@ class LookupService:
         except (RedisError, StoreDown):
             return Refused(Failure.STORE_DOWN)
 
-    async def _paid(
-        self,
-        ref: ItemRef,
-        user_id: int,
-        chat_id: int | None,
-        lang: str,
-        is_admin: bool,
-        deadline: float,
-    ) -> LookupResult:
+    async def _paid(self, ask: _Ask) -> LookupResult:
         """Breaker, charge, paced call; refunds and caches the way the rules say."""
         reason = await self._gate.breaker.open_reason()
         if reason is not None:
             return Refused(Failure.BREAKER_OPEN, reason=reason)
-        charge = await self._ledger.charge(user_id, chat_id, exempt_user=is_admin)
+        charge = await self._ledger.charge(ask.user_id, ask.chat_id, exempt_user=ask.is_admin)
         if charge.refused is Limit.BUDGET:
             due = await self._ledger.budget_exhausted_notice_due()
             notice = AdminNotice(NoticeKind.BUDGET_EXHAUSTED) if due else None
             return Refused(Failure.BUDGET, charge.reset_seconds, notify_admins=notice)
         if charge.refused is not None:
             return Refused(_LIMIT_FAILURE[charge.refused], charge.reset_seconds)
-        return await self._call(ref, lang, charge, deadline)
+        return await self._call(ask.ref, ask.lang, charge, ask.deadline)
 
     async def _call(self, ref: ItemRef, lang: str, charge: Charge, deadline: float) -> LookupResult:
         started = False

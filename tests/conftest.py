@@ -10,6 +10,8 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.store import open_store
+from tests.fakes.catbuy_server import FakeCatBuy
+from tests.harness import Harness, running_bot
 from tests.redis_server import RedisServer, running_redis
 
 # A copy of ../shared/fixtures/catbuy, so the repo tests itself anywhere.
@@ -54,6 +56,20 @@ async def redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
 async def redis_url(redis: Redis, redis_server: RedisServer) -> str:
     """The real redis-server's URL, emptied before the test (by ``redis``)."""
     return redis_server.url
+
+
+@pytest.fixture
+async def catbuy() -> AsyncIterator[FakeCatBuy]:
+    """The fake upstream, generous on rate (pacing has tests of its own)."""
+    async with FakeCatBuy(rps=50) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def bot(redis_url: str, catbuy: FakeCatBuy) -> AsyncIterator[Harness]:
+    """The whole bot in-process on an emptied Redis, fakes at the edges."""
+    async with running_bot(redis_url, catbuy) as harness:
+        yield harness
 
 
 @pytest.fixture(params=["redis", "memory"])

@@ -7,7 +7,6 @@ upstream a local fake server that follows the reference.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -18,18 +17,6 @@ from tests.harness import Harness, running_bot
 
 TWO_DIMS = "https://item.taobao.com/item.htm?id=734912856301"
 GROUP = -100777
-
-
-@pytest.fixture
-async def catbuy() -> AsyncIterator[FakeCatBuy]:
-    async with FakeCatBuy(rps=50) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def bot(redis_url: str, catbuy: FakeCatBuy) -> AsyncIterator[Harness]:
-    async with running_bot(redis_url, catbuy) as harness:
-        yield harness
 
 
 def keyboard_buttons(call: object) -> list[dict[str, object]]:

@@ -4,31 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
 
 from bot.callbacks import CardAct, CardTap
 from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import SentCall, callback_update, message_update
-from tests.harness import Harness, running_bot
+from tests.harness import Harness
 
 TWO_DIMS = "https://item.taobao.com/item.htm?id=734912856301"
 USER = 5
-
-
-@pytest.fixture
-async def catbuy() -> AsyncIterator[FakeCatBuy]:
-    async with FakeCatBuy(rps=50) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def bot(redis_url: str, catbuy: FakeCatBuy) -> AsyncIterator[Harness]:
-    async with running_bot(redis_url, catbuy) as harness:
-        yield harness
 
 
 def buttons(markup: dict[str, Any] | None) -> list[dict[str, Any]]:

@@ -5,23 +5,19 @@ the fake upstream and a real Redis. A pasted link becomes a card; taps edit it.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.callbacks import CardTap
+from tests.bot_process import ROOT, bot_env, bot_process, stop
 from tests.fakes.bot_api_server import FakeBotApi
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import callback_update, message_update
-from tests.redis_server import RedisServer
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "4242:E2E-SECRET-TOKEN-abcdef"
 KEY = "cbk_e2e_secret_key_0123456789"
 
@@ -38,30 +34,8 @@ async def catbuy() -> AsyncIterator[FakeCatBuy]:
         yield fake
 
 
-@contextmanager
-def bot_process(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def bot_env(telegram: FakeBotApi, catbuy: FakeCatBuy, redis_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_PROXY")}
-    env.update(
+def e2e_env(telegram: FakeBotApi, catbuy: FakeCatBuy, redis_url: str) -> dict[str, str]:
+    return bot_env(
         BOT_TOKEN=TOKEN,
         CATBUY_API_KEY=KEY,
         CATBUY_BASE_URL=catbuy.base_url,
@@ -70,15 +44,13 @@ def bot_env(telegram: FakeBotApi, catbuy: FakeCatBuy, redis_url: str) -> dict[st
         ADMIN_IDS="900",
         LOG_LEVEL="DEBUG",
         LOG_FORMAT="json",
-        NO_PROXY="127.0.0.1,localhost",
     )
-    return env
 
 
 async def test_pasted_link_becomes_a_card_and_taps_edit_it(
-    telegram: FakeBotApi, catbuy: FakeCatBuy, redis_server: RedisServer
+    telegram: FakeBotApi, catbuy: FakeCatBuy, redis_url: str
 ) -> None:
-    with bot_process(bot_env(telegram, catbuy, redis_server.url)) as process:
+    async with bot_process(e2e_env(telegram, catbuy, redis_url), capture=True) as process:
         # Chatter and a lookalike in a group first: they must get nothing.
         group = dict(chat_id=-100321, chat_type="supergroup", user_id=77)
         telegram.push_update(message_update("hi all, who's buying?", **group))
@@ -107,16 +79,16 @@ async def test_pasted_link_becomes_a_card_and_taps_edit_it(
         assert [c.chat_id for c in telegram.sent if c.method.startswith("send")] == [77, 77]
         assert catbuy.calls_to("/item") == 1
 
-        process.send_signal(signal.SIGTERM)
-        output = process.communicate(timeout=20)[0].decode()
+        await stop(process)
+        assert process.stdout is not None
+        output = process.stdout.read().decode()
     assert process.returncode in (0, -signal.SIGTERM)
     assert KEY not in output and TOKEN not in output and TOKEN.split(":")[1] not in output
     assert "Traceback" not in output
 
 
 def test_bad_configuration_exits_2_with_one_line() -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "CATBUY_API_KEY")}
-    env.update(BOT_TOKEN="1:abc", CATBUY_API_KEY="cbk_x", CATBUY_RPS="fast")
+    env = bot_env(BOT_TOKEN="1:abc", CATBUY_API_KEY="cbk_x", CATBUY_RPS="fast")
     result = subprocess.run(
         [sys.executable, "-m", "bot"], cwd=ROOT, env=env, capture_output=True, timeout=60
     )

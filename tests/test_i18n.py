@@ -9,7 +9,6 @@ the ``searchlang`` each look-up asked for.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -124,12 +123,6 @@ SPEECH = [
         ("Choose", "sold", "In stock", "shop ", "Look-ups", "Paste a link"),
     ),
 ]
-
-
-@pytest.fixture
-async def catbuy() -> AsyncIterator[FakeCatBuy]:
-    async with FakeCatBuy(rps=50) as fake:
-        yield fake
 
 
 @pytest.fixture

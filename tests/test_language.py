@@ -7,8 +7,6 @@ built on the same Redis; the in-process store gets the same preference tests.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import fakeredis
 import pytest
 from redis.asyncio import Redis
@@ -94,12 +92,6 @@ async def test_prefs_fall_back_to_the_hint_when_the_store_is_down() -> None:
 
 
 # --- /lang through the Dispatcher -------------------------------------------------------
-
-
-@pytest.fixture
-async def catbuy() -> AsyncIterator[FakeCatBuy]:
-    async with FakeCatBuy(rps=50) as fake:
-        yield fake
 
 
 async def _flushed(redis_server: RedisServer) -> None:

@@ -8,25 +8,22 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from pathlib import Path
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from subprocess import Popen
 
 import httpx
 import pytest
 
+from tests.bot_process import bot_env, bot_process
 from tests.conftest import FIXTURES
 from tests.fakes.bot_api_server import FakeBotApi
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import message_update
 from tests.redis_server import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "4243:REPLICA-SECRET-TOKEN"
 KEY = "cbk_replica_secret_key_0123"
 SECRET = "s3cret-webhook_token"
@@ -51,27 +48,9 @@ async def catbuy() -> AsyncIterator[FakeCatBuy]:
         yield fake
 
 
-@asynccontextmanager
-async def replica(env: dict[str, str], port: int) -> AsyncIterator[subprocess.Popen[bytes]]:
-    env = {**env, "WEB_SERVER_PORT": str(port), "WEBHOOK_URL": f"http://127.0.0.1:{port}"}
-    process = subprocess.Popen(  # noqa: ASYNC220 - started once, not awaited on
-        [sys.executable, "-m", "bot"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                # Off the loop: the fakes it talks to while stopping live on it.
-                await asyncio.to_thread(process.wait, 30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+def replica(env: dict[str, str], port: int) -> AbstractAsyncContextManager[Popen[bytes]]:
+    url = f"http://127.0.0.1:{port}"
+    return bot_process({**env, "WEB_SERVER_PORT": str(port), "WEBHOOK_URL": url})
 
 
 async def wait_healthy(port: int) -> None:
@@ -88,8 +67,7 @@ async def wait_healthy(port: int) -> None:
 
 
 def replica_env(telegram: FakeBotApi, catbuy: FakeCatBuy, redis_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_PROXY")}
-    env.update(
+    return bot_env(
         BOT_TOKEN=TOKEN,
         CATBUY_API_KEY=KEY,
         CATBUY_BASE_URL=catbuy.base_url,
@@ -101,9 +79,7 @@ def replica_env(telegram: FakeBotApi, catbuy: FakeCatBuy, redis_url: str) -> dic
         CATBUY_TIMEOUT_SECONDS="30",
         MAX_QUEUE_WAIT_SECONDS="30",
         TELEGRAM_SEND_INTERVAL="0",
-        NO_PROXY="127.0.0.1,localhost",
     )
-    return env
 
 
 def link(item_id: str) -> str:
@@ -184,7 +160,7 @@ async def test_sigterm_drains_every_accepted_update(
         statuses = await asyncio.gather(
             *(telegram.push_webhook(url, u, secret=SECRET) for u in updates)
         )
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGTERM)  # while the burst is in flight
         accepted = {
             u.message.message_id
             for u, status in zip(updates, statuses, strict=True)

@@ -1,0 +1,53 @@
+"""``python -m bot`` as a real process, for end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bot_env(**settings: str) -> dict[str, str]:
+    """This environment without proxies, plus the bot's settings."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().endswith("_PROXY")}
+    env["NO_PROXY"] = "127.0.0.1,localhost"
+    env.update(settings)
+    return env
+
+
+async def stop(process: subprocess.Popen[bytes], grace: float = 30) -> None:
+    """SIGTERM, then wait off the loop: the fakes the bot talks to while stopping live on it."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.to_thread(process.wait, grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        await asyncio.to_thread(process.wait)
+
+
+@asynccontextmanager
+async def bot_process(
+    env: dict[str, str], *, capture: bool = False
+) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """A running bot; ``capture`` keeps its stdout and stderr in ``process.stdout``."""
+    output = subprocess.PIPE if capture else subprocess.DEVNULL
+    process = subprocess.Popen(  # noqa: ASYNC220 - started once, never waited on here
+        [sys.executable, "-m", "bot"],
+        cwd=ROOT,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield process
+    finally:
+        await stop(process)
