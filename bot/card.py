@@ -169,7 +169,8 @@ def _fact_lines(item: Item) -> list[str]:
 def _format_weight(grams: Decimal) -> str:
     if grams >= 1000:
         return _("{weight} kg").format(weight=format_number(grams / 1000, 2))
-    return _("{weight} g").format(weight=format_number(grams, 0))
+    digits = 0 if grams >= 10 else 2  # a small weight must not read "0 g"
+    return _("{weight} g").format(weight=format_number(grams, digits))
 
 
 def render_keyboard(

@@ -18,11 +18,12 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
+from redis.exceptions import RedisError
 
 from bot.admin_notices import AdminNotifier
-from bot.card import PLATFORM_NAMES, VARIANT_PHOTO, render_card
+from bot.card import MAX_BUTTONS, OWN_BUTTONS, PLATFORM_NAMES, VARIANT_PHOTO, render_card
 from bot.card_sender import CardSender, Destination
-from bot.card_state import CardState, CardStore
+from bot.card_state import CardState, CardStore, unsaved_token
 from bot.config import Settings
 from bot.item import ItemRef
 from bot.links import CollectedItems
@@ -30,6 +31,7 @@ from bot.lookup import Found, LookupResult, LookupService
 from bot.metrics import Metrics
 from bot.observability import record_lookup
 from bot.picker import VariantPicker
+from bot.picker_view import page_of
 from bot.refusals import refusal_text
 
 log = logging.getLogger(__name__)
@@ -121,11 +123,15 @@ class CardService:
             item=item,
             lang=paste.lang,
             choice=choice,
-            pages=tuple(0 for _ in choice),
+            pages=page_of(picker, choice, max_buttons=MAX_BUTTONS - OWN_BUTTONS),
             photo=VARIANT_PHOTO if picker.summary(choice).image else 0,
             source_url=ref.canonical_url,
         )
-        token = await self._cards.create(state)
+        try:
+            token = await self._cards.create(state)
+        except RedisError:  # the card still goes out; its taps will say "expired"
+            log.warning("store unreachable: card sent without picker state")
+            token = unsaved_token()
         view = render_card(state, token, buy_url_template=self._settings.buy_url_template)
         try:
             await self._sender.send(Destination(paste.chat_id, paste.message_id), view)

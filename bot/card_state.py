@@ -54,6 +54,11 @@ class CardBusy(Exception):
     """A card's state kept changing under us for ``MAX_ATTEMPTS`` rounds."""
 
 
+def unsaved_token() -> str:
+    """A well-formed token stored nowhere: for a card whose state could not be saved."""
+    return secrets.token_urlsafe(_TOKEN_BYTES)
+
+
 def is_token(token: str) -> bool:
     """True for strings shaped like our tokens; anything else is forged."""
     return _TOKEN.fullmatch(token) is not None

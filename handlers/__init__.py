@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, card, lang, links, risk, start
+from handlers import admin, card, errors, lang, links, risk, start
 from handlers.filters import IsCommand
 
 
@@ -25,4 +25,4 @@ def create_routers() -> list[Router]:
         risk.create_router(),
         card.create_router(),
     )
-    return [links.create_router(), commands]
+    return [links.create_router(), commands, errors.create_router()]

@@ -10,7 +10,8 @@ from bot.callbacks import CardAct, CardTap
 from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import SentCall, callback_update, message_update
-from tests.harness import Harness
+from tests.harness import Harness, running_bot
+from tests.redis_server import running_redis
 
 TWO_DIMS = "https://item.taobao.com/item.htm?id=734912856301"
 USER = 5
@@ -160,7 +161,7 @@ async def test_link_naming_a_sku_opens_with_that_variant_chosen(bot: Harness) ->
     assert "123" in card.caption
 
 
-async def test_thirty_sizes_page_within_the_keyboard(bot: Harness, catbuy: FakeCatBuy) -> None:
+def thirty_sizes(catbuy: FakeCatBuy) -> str:
     body = json.loads((FIXTURES / "tmall_one_dim_numeric.json").read_text())
     data = body["data"]
     data["num_iid"] = "712455609999"
@@ -172,10 +173,31 @@ async def test_thirty_sizes_page_within_the_keyboard(bot: Harness, catbuy: FakeC
         ]
     }
     catbuy.add_item("712455609999", body)
-    card = await open_card(bot, "https://detail.tmall.com/item.htm?id=712455609999")
+    return "https://detail.tmall.com/item.htm?id=712455609999"
+
+
+async def test_thirty_sizes_page_within_the_keyboard(bot: Harness, catbuy: FakeCatBuy) -> None:
+    card = await open_card(bot, thirty_sizes(catbuy))
     labels = [b["text"] for b in buttons(card.markup)]
     assert "EU 59" not in " ".join(labels)
     await card.tap_button("▶")  # the picker's pager comes before the gallery's
     labels = [b["text"] for b in buttons(card.markup)]
     assert any("EU 59" in label for label in labels)
     assert len(buttons(card.markup)) <= 100
+
+
+async def test_a_sku_on_a_later_page_opens_on_that_page(bot: Harness, catbuy: FakeCatBuy) -> None:
+    card = await open_card(bot, thirty_sizes(catbuy) + "&skuId=925")
+    assert "✅ EU 55" in [b["text"] for b in buttons(card.markup)]
+
+
+async def test_taps_while_redis_is_down_get_a_short_answer(catbuy: FakeCatBuy) -> None:
+    with running_redis() as server:
+        async with running_bot(server.url, catbuy) as bot:
+            card = await open_card(bot)
+            server.stop()
+            toast = await card.tap_button("黑色")
+            server.start()
+            assert toast is not None and "went wrong" in toast
+            # It recovers by itself; this Redis kept nothing, so the card is gone.
+            assert "expired" in (await card.tap_button("黑色") or "")
