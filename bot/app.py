@@ -74,7 +74,8 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
 
 def create_dispatcher(i18n_middleware: UserLocale, services: dict[str, Any]) -> Dispatcher:
     """A Dispatcher with every router; ``services`` reach handlers as keyword arguments."""
-    from handlers import create_routers  # the one place bot/ imports handlers/
+    from handlers import create_router  # the one place bot/ imports handlers/
+    from handlers.errors import on_error
 
     dispatcher = Dispatcher()
     dispatcher.workflow_data.update(services)
@@ -84,7 +85,8 @@ def create_dispatcher(i18n_middleware: UserLocale, services: dict[str, Any]) -> 
     ):
         observer.middleware(UpdateOutcomes(services["metrics"], kind))
         observer.middleware(i18n_middleware)
-    dispatcher.include_routers(*create_routers())
+    dispatcher.include_router(create_router())
+    dispatcher.errors.register(on_error)
     return dispatcher
 
 

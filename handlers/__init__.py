@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, card, errors, lang, links, risk, start
-from handlers.filters import IsCommand
+from handlers import admin, card, lang, links, risk, start
+from handlers.filters import ForTheBot, IsCommand
 
 
-def create_routers() -> list[Router]:
-    """Fresh routers for one Dispatcher.
+def create_router() -> Router:
+    """A fresh router tree for one Dispatcher.
 
-    Links come first (the hot path). Everything else sits behind the commands
-    router, whose one cheap root filter turns chatter away before any other
-    router is tried; callbacks pass it (the filter is on messages only), and
-    the card router's catch-all answers last.
+    One cheap root filter turns link-free chatter away before any other
+    router is tried (chatter costs what one async filter costs). Callbacks
+    pass it (it filters messages only); the card router's catch-all answers
+    callbacks last.
     """
     commands = Router(name="commands")
     commands.message.filter(IsCommand())
@@ -25,4 +25,7 @@ def create_routers() -> list[Router]:
         risk.create_router(),
         card.create_router(),
     )
-    return [links.create_router(), commands, errors.create_router()]
+    root = Router(name="bot")
+    root.message.filter(ForTheBot())
+    root.include_routers(links.create_router(), commands)
+    return root

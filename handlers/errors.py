@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import I18n
@@ -15,29 +14,24 @@ from bot.language import locale_for
 log = logging.getLogger(__name__)
 
 
-def create_router() -> Router:
-    router = Router(name="errors")
-
-    @router.errors()
-    async def on_error(event: ErrorEvent, i18n: I18n) -> None:
-        update = event.update
-        log.error(
-            "update %s failed: %s",
-            update.update_id,
-            type(event.exception).__name__,
-            exc_info=event.exception,
-        )
-        event_user = update.message or update.callback_query
-        user = event_user.from_user if event_user else None
-        # Error handlers run outside the locale middleware: use Telegram's hint.
-        with i18n.context(), i18n.use_locale(locale_for(user.language_code if user else None)):
-            text = _("Something went wrong on our side. Please try again in a minute.")
-        try:
-            if update.message is not None:
-                await update.message.reply(text)
-            elif update.callback_query is not None:
-                await update.callback_query.answer(text)
-        except TelegramAPIError:
-            log.warning("could not tell the user about the failure")
-
-    return router
+async def on_error(event: ErrorEvent, i18n: I18n) -> None:
+    """Registered on the Dispatcher itself, so chatter never passes an extra router."""
+    update = event.update
+    log.error(
+        "update %s failed: %s",
+        update.update_id,
+        type(event.exception).__name__,
+        exc_info=event.exception,
+    )
+    event_user = update.message or update.callback_query
+    user = event_user.from_user if event_user else None
+    # Error handlers run outside the locale middleware: use Telegram's hint.
+    with i18n.context(), i18n.use_locale(locale_for(user.language_code if user else None)):
+        text = _("Something went wrong on our side. Please try again in a minute.")
+    try:
+        if update.message is not None:
+            await update.message.reply(text)
+        elif update.callback_query is not None:
+            await update.callback_query.answer(text)
+    except TelegramAPIError:
+        log.warning("could not tell the user about the failure")

@@ -3,16 +3,50 @@
 from __future__ import annotations
 
 from aiogram.filters import Filter
-from aiogram.types import Message
+from aiogram.types import Message, MessageEntity
+
+from bot.links import might_hold_link
+
+_LINK_TYPES = frozenset({"url", "text_link"})
 
 
 def message_text(message: Message) -> str | None:
     return message.text or message.caption
 
 
+def message_entities(message: Message) -> list[MessageEntity]:
+    return message.entities or message.caption_entities or []
+
+
+def is_command(text: str | None) -> bool:
+    return text is not None and text.startswith("/")
+
+
+def holds_link(message: Message) -> bool:
+    text = message_text(message)
+    if not text or is_command(text):  # commands are the command routers'
+        return False
+    if any(e.type in _LINK_TYPES for e in message_entities(message)):
+        return True
+    return might_hold_link(text, ())
+
+
 class IsCommand(Filter):
-    """Text that starts with ``/``: the command routers look no further otherwise."""
+    """Text that starts with ``/``."""
 
     async def __call__(self, message: Message) -> bool:
-        text = message_text(message)
-        return text is not None and text.startswith("/")
+        return is_command(message_text(message))
+
+
+class HoldsLink(Filter):
+    """A message that may hold a marketplace link (never a command)."""
+
+    async def __call__(self, message: Message) -> bool:
+        return holds_link(message)
+
+
+class ForTheBot(Filter):
+    """A command or a possible link: everything else is chatter, turned away at once."""
+
+    async def __call__(self, message: Message) -> bool:
+        return is_command(message_text(message)) or holds_link(message)
