@@ -7,6 +7,7 @@ Telegram: sending lives in ``bot.card_sender``.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import quote
@@ -26,7 +27,8 @@ TEXT_LIMIT = 4096
 MAX_BUTTONS = 100
 # Our own rows: gallery (3), marketplace link (1), operator's buy button (1).
 OWN_BUTTONS = 5
-VARIANT_PHOTO = -1  # CardState.photo value: show the chosen option's image
+VARIANT_PHOTO = -1
+_TAG = re.compile(r"<[^>]*>")  # CardState.photo value: show the chosen option's image
 
 PLATFORM_NAMES: dict[Platform, str] = {
     Platform.TAOBAO: "Taobao",
@@ -52,21 +54,11 @@ def _escape(text: str) -> str:
 
 def visible_length(markup: str) -> int:
     """Length as Telegram counts it: UTF-16 units of the text after entity parsing."""
-    text = html.unescape(_strip_tags(markup))
+    return _utf16_length(html.unescape(_TAG.sub("", markup)))
+
+
+def _utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
-
-
-def _strip_tags(markup: str) -> str:
-    out: list[str] = []
-    inside = False
-    for char in markup:
-        if char == "<":
-            inside = True
-        elif char == ">":
-            inside = False
-        elif not inside:
-            out.append(char)
-    return "".join(out)
 
 
 def card_photo(state: CardState, picker: VariantPicker) -> str | None:
@@ -111,13 +103,14 @@ def render_caption(state: CardState, picker: VariantPicker, *, limit: int) -> st
 
 
 def _fit(text: str, room: int) -> str:
+    """``text`` in full when it fits ``room`` UTF-16 units, else cut and marked "…"."""
+    if _utf16_length(text) <= room:
+        return text
     if room <= 1:
         return "…"
-    if len(text.encode("utf-16-le")) // 2 <= room:
-        return text
-    cut = text
-    while len(cut.encode("utf-16-le")) // 2 > room - 1:
-        cut = cut[: max(len(cut) - max(1, len(cut) - room + 1), 0)]
+    cut = text[: room - 1]
+    while _utf16_length(cut) > room - 1:  # astral characters take two units
+        cut = cut[:-1]
     return cut.rstrip() + "…"
 
 
