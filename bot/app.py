@@ -43,7 +43,7 @@ from bot.metrics import Metrics
 from bot.observability import UpdateOutcomes, upstream_recorder
 from bot.pacing import Pacer
 from bot.risk import RiskService
-from bot.shortlinks import ShortLinkResolver
+from bot.shortlinks import HostResolver, ShortLinkResolver
 from bot.stats import DailyCounters
 from bot.store import open_store
 from bot.telegram_limits import TelegramLimits
@@ -114,6 +114,8 @@ async def build_app(
     bot_session: BaseSession | None = None,
     catbuy_transport: httpx.AsyncBaseTransport | None = None,
     images_transport: httpx.AsyncBaseTransport | None = None,
+    shortlinks_transport: httpx.AsyncBaseTransport | None = None,
+    resolve_host: HostResolver | None = None,
 ) -> AsyncIterator[App]:
     """Build the bot and its services; close them all on the way out.
 
@@ -133,7 +135,7 @@ async def build_app(
     images = httpx.AsyncClient(
         timeout=IMAGE_TIMEOUT, follow_redirects=True, max_redirects=3, transport=images_transport
     )
-    resolver = ShortLinkResolver(store)
+    resolver = ShortLinkResolver(store, transport=shortlinks_transport, resolve_host=resolve_host)
     breaker = Breaker(store, cooldown_seconds=settings.breaker_cooldown_seconds)
     pacer = Pacer(store, rps=settings.catbuy_rps, max_wait=settings.max_queue_wait_seconds)
     gate = UpstreamGate(pacer, breaker)

@@ -17,6 +17,7 @@ from aiogram.types import Update
 from bot.app import App, build_app
 from bot.config import load_settings
 from tests.fakes.catbuy_server import FakeCatBuy
+from tests.fakes.shortlink_server import FakeShortLinkWeb
 from tests.fakes.telegram import RecordingSession, SentCall
 
 TOKEN = "42:TEST-TOKEN"
@@ -30,6 +31,7 @@ class Harness:
     app: App
     session: RecordingSession
     catbuy: FakeCatBuy
+    shortlinks: FakeShortLinkWeb
 
     async def feed(self, update: Update) -> None:
         await self.app.dispatcher.feed_update(self.app.bot, update)
@@ -57,6 +59,11 @@ def image_cdn(request: httpx.Request) -> httpx.Response:
     return httpx.Response(404)
 
 
+async def public_dns(host: str, port: int) -> list[str]:
+    """Every short-link host resolves to a public address (no real DNS in tests)."""
+    return ["140.205.94.189"]
+
+
 @asynccontextmanager
 async def running_bot(
     redis_url: str | None, catbuy: FakeCatBuy, **settings: Any
@@ -73,7 +80,12 @@ async def running_bot(
     }
     values.update(settings)
     session = RecordingSession()
-    images = httpx.MockTransport(image_cdn)
-    settings_ = load_settings(**values)
-    async with build_app(settings_, bot_session=session, images_transport=images) as app:
-        yield Harness(app, session, catbuy)
+    shortlinks = FakeShortLinkWeb()
+    async with build_app(
+        load_settings(**values),
+        bot_session=session,
+        images_transport=httpx.MockTransport(image_cdn),
+        shortlinks_transport=shortlinks.transport,
+        resolve_host=public_dns,
+    ) as app:
+        yield Harness(app, session, catbuy, shortlinks)

@@ -208,3 +208,38 @@ async def test_a_huge_message_of_links_is_answered_briefly(
     await bot.feed(message_update(text[:4096]))
     assert catbuy.calls_to("/item") == 3
     assert len(bot.messages()) == 1
+
+
+SHARE_TEXT = (
+    "【淘宝】7天无理由退货 https://e.tb.cn/h.TxYz123?tk=AbCd4567 CZ0001 「重磅280g纯棉短袖T恤」"
+    "点击链接直接打开 或者 淘宝搜索直接打开"
+)
+
+
+async def test_share_text_short_link_becomes_a_card(bot: Harness) -> None:
+    bot.shortlinks.redirect(
+        "https://e.tb.cn/h.TxYz123?tk=AbCd4567",
+        "https://item.taobao.com/item.htm?id=734912856301&ali_trackid=2",
+    )
+    await bot.feed(message_update(SHARE_TEXT))
+    [card] = bot.cards()
+    assert "¥89.00 – 109.00" in card.params["caption"]
+    assert bot.shortlinks.hosts == ["e.tb.cn"]  # the marketplace page itself is never fetched
+
+
+async def test_agent_link_card_points_at_the_marketplace(bot: Harness) -> None:
+    agent = "https://www.kakobuy.com/item/details?url=https%3A%2F%2Fweidian.com%2Fitem.html%3FitemID%3D7401128856"
+    await bot.feed(message_update(agent))
+    [card] = bot.cards()
+    urls = [b["url"] for b in keyboard_buttons(card) if "url" in b]
+    assert urls == ["https://weidian.com/item.html?itemID=7401128856"]
+    assert "kakobuy" not in json.dumps(card.params).lower()
+
+
+async def test_short_link_that_cannot_be_opened(bot: Harness) -> None:
+    link = "https://m.tb.cn/h.Broken1"  # the fake web answers 404
+    await bot.feed(message_update(link, chat_id=GROUP, chat_type="group"))
+    assert bot.sent() == []  # silence in a group
+    await bot.feed(message_update(link))
+    [text] = bot.messages()
+    assert "Couldn't open this link" in text

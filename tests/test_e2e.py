@@ -75,6 +75,18 @@ async def test_pasted_link_becomes_a_card_and_taps_edit_it(
         assert "黑色" in str(edit.params)
         assert token
 
+        # A second tap completes the choice: black, size M — ¥89.00, 120 in stock.
+        rows = edit.params["reply_markup"]["inline_keyboard"]
+        size_m = next(b for row in rows for b in row if b["text"] == "M")
+        tap = callback_update(
+            size_m["callback_data"], message_id=message_id, chat_id=77, user_id=77
+        )
+        telegram.push_update(tap)
+        await telegram.wait_for("answerCallbackQuery", timeout=15)
+        edit = await telegram.wait_for(lambda c: c.method.startswith("editMessage"), timeout=15)
+        caption = str(edit.params.get("caption") or edit.params["media"]["caption"])
+        assert "¥89.00" in caption and "120" in caption
+
         await asyncio.sleep(0.5)  # let any (wrong) answer to the chatter arrive
         assert [c.chat_id for c in telegram.sent if c.method.startswith("send")] == [77, 77]
         assert catbuy.calls_to("/item") == 1
