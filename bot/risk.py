@@ -15,9 +15,8 @@ import asyncio
 import hashlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol, TypeVar
@@ -36,6 +35,7 @@ from bot.catbuy.errors import (
 )
 from bot.catbuy.risk import RiskVerdict
 from bot.gate import BreakerOpen, Busy, StoreDown
+from bot.risk_audit import AuditRecord, RiskAudit
 from bot.risk_values import RiskType, mask
 from bot.stats import Counter, DailyCounters
 
@@ -106,82 +106,6 @@ class RiskOutcome:
 
 
 @dataclass(frozen=True, slots=True)
-class AuditRecord:
-    """One line of the audit trail: who checked what (masked), when, with what result.
-
-    ``result`` is ``blacklisted``, ``clean`` or the failed outcome's kind.
-    """
-
-    admin_id: int
-    at: datetime
-    kind: RiskType
-    masked: str
-    result: str
-    score: int | None
-    cached: bool
-
-
-class RiskAudit:
-    """The audit trail: a Redis stream capped at about ``maxlen`` records."""
-
-    def __init__(self, store: Redis, key: str, maxlen: int = 1000) -> None:
-        self._store = store
-        self._key = key
-        self._maxlen = maxlen
-
-    async def append(self, admin_id: int, kind: RiskType, outcome: RiskOutcome) -> None:
-        verdict = outcome.verdict
-        if verdict is None:
-            result, score = outcome.kind.value, ""
-        else:
-            result = "blacklisted" if verdict.blacklisted else "clean"
-            score = str(verdict.risk_score)
-        try:
-            # The stream id is the store's clock in ms: the record's time.
-            await self._store.xadd(
-                self._key,
-                {
-                    "admin": admin_id,
-                    "type": kind.value,
-                    "value": outcome.masked,
-                    "result": result,
-                    "score": score,
-                    "cached": int(outcome.cached),
-                },
-                maxlen=self._maxlen,
-                approximate=True,
-            )
-        except RedisError:
-            # A lost audit line must not hide a verdict the admin already paid for.
-            log.warning("risk audit record lost: store unavailable")
-
-    async def latest(self, limit: int = 20) -> list[AuditRecord]:
-        entries = await self._store.xrevrange(self._key, count=limit) or []
-        records = (_record(_text(entry_id), fields or {}) for entry_id, fields in entries)
-        return [record for record in records if record is not None]
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value or "")
-
-
-def _record(entry_id: str, raw: Mapping[bytes | str, bytes | str]) -> AuditRecord | None:
-    fields = {_text(key): _text(value) for key, value in raw.items()}
-    try:
-        return AuditRecord(
-            admin_id=int(fields.get("admin", "0")),
-            at=datetime.fromtimestamp(int(entry_id.split("-", 1)[0]) / 1000, tz=UTC),
-            kind=RiskType(fields.get("type", "")),
-            masked=fields.get("value", ""),
-            result=fields.get("result", ""),
-            score=int(fields["score"]) if fields.get("score") else None,
-            cached=fields.get("cached") == "1",
-        )
-    except ValueError:
-        return None  # not a record this code wrote: skip it, don't break /risklog
-
-
-@dataclass(frozen=True, slots=True)
 class RiskStats:
     """Today's (UTC) risk checks for ``/stats``."""
 
@@ -242,7 +166,9 @@ class RiskService:
             outcome.kind.value,
             outcome.cached,
         )
-        await self.audit.append(admin_id, kind, outcome)
+        await self.audit.append(
+            admin_id, kind, outcome.masked, _result(outcome), _score(outcome), outcome.cached
+        )
         return outcome
 
     async def _check(self, admin_id: int, kind: RiskType, value: str, masked: str) -> RiskOutcome:
@@ -382,3 +308,14 @@ def _refundable(exc: BaseException) -> bool:
         return exc.refundable
     # Nothing was paid when the gate refused, the store failed or the task was cancelled.
     return True
+
+
+def _result(outcome: RiskOutcome) -> str:
+    """``blacklisted``, ``clean``, or the failed outcome's kind."""
+    if outcome.verdict is None:
+        return outcome.kind.value
+    return "blacklisted" if outcome.verdict.blacklisted else "clean"
+
+
+def _score(outcome: RiskOutcome) -> int | None:
+    return outcome.verdict.risk_score if outcome.verdict is not None else None

@@ -16,7 +16,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.formatting import format_count, format_moment, format_money
-from bot.risk import CHECK_PRICE, AuditRecord, OutcomeKind, RiskOutcome, RiskStats
+from bot.risk import CHECK_PRICE, OutcomeKind, RiskOutcome, RiskStats
+from bot.risk_audit import AuditRecord
 from bot.risk_values import RiskType
 
 BAR_CELLS = 10

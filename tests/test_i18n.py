@@ -30,7 +30,7 @@ from bot.formatting import (
 )
 from bot.i18n import LOCALES_DIR, create_i18n
 from bot.ledger import QuotaStatus
-from bot.risk import AuditRecord
+from bot.risk_audit import AuditRecord
 from bot.risk_values import RiskType
 from bot.risk_view import money, risk_log_text, usage_text
 from bot.usage_view import quota_text
