@@ -26,8 +26,8 @@ from bot.card_sender import CardSender, Destination
 from bot.card_state import CardState, CardStore, unsaved_token
 from bot.config import Settings
 from bot.item import ItemRef
-from bot.links import CollectedItems
 from bot.lookup import Found, LookupResult, LookupService
+from bot.message_links import CollectedItems
 from bot.metrics import Metrics
 from bot.observability import record_lookup
 from bot.picker import VariantPicker

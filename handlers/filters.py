@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram.filters import Filter
 from aiogram.types import Message, MessageEntity
 
-from bot.links import might_hold_link
+from bot.message_links import might_hold_link
 
 _LINK_TYPES = frozenset({"url", "text_link"})
 

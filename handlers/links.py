@@ -8,7 +8,7 @@ from aiogram.types import Message
 
 from bot.card_service import CardService, Paste
 from bot.config import Settings
-from bot.links import LinkEntity, collect_items
+from bot.message_links import LinkEntity, collect_items
 from bot.shortlinks import ShortLinkResolver
 from handlers.filters import HoldsLink, message_entities, message_text
 

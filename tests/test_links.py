@@ -11,15 +11,8 @@ from hypothesis import strategies as st
 
 from bot.agents import agent_domains
 from bot.item import ItemRef, Platform
-from bot.links import (
-    MARKETPLACE_DOMAINS,
-    LinkEntity,
-    find_links,
-    is_short_link,
-    might_hold_link,
-    normalize_host,
-    parse_item_url,
-)
+from bot.links import MARKETPLACE_DOMAINS, is_short_link, normalize_host, parse_item_url
+from bot.message_links import LinkEntity, find_links, might_hold_link
 
 TB, TM, AL, WD, GF = (
     Platform.TAOBAO,

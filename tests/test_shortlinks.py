@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 
 from bot.item import ItemRef, Platform
-from bot.links import SHORT_LINK_HOSTS, LinkEntity, collect_items, is_marketplace_host
+from bot.links import SHORT_LINK_HOSTS, is_marketplace_host
+from bot.message_links import LinkEntity, collect_items
 from bot.shortlinks import MAX_REDIRECTS, TRANSIENT_TTL, ShortLinkResolver
 from tests.fakes.shortlink_server import FakeShortLinkWeb, serving
 
