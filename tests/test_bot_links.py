@@ -243,3 +243,20 @@ async def test_short_link_that_cannot_be_opened(bot: Harness) -> None:
     await bot.feed(message_update(link))
     [text] = bot.messages()
     assert "Couldn't open this link" in text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\u202e\u200b🙂" * 1300,  # right-to-left override, zero-width space, emoji
+        "https://item.taobao.com。evil。com/item.htm?id=734912856301",
+        "https://item.taobao.com\\@evil.com/item.htm?id=734912856301",
+        "item.taobao.com/item.htm?id=" + "9" * 400,
+        "\ud83d broken surrogate https://" + "a" * 4000,
+    ],
+)
+async def test_hostile_text_in_a_group_gets_nothing_and_breaks_nothing(
+    bot: Harness, catbuy: FakeCatBuy, text: str
+) -> None:
+    await bot.feed(message_update(text[:4096], chat_id=GROUP, chat_type="supergroup", entities=[]))
+    assert bot.sent() == [] and catbuy.calls == 0
