@@ -7,6 +7,7 @@ Telegram: sending lives in ``bot.card_sender``.
 from __future__ import annotations
 
 import html
+import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,6 +15,7 @@ from urllib.parse import quote
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.callbacks import CardAct, CardTap
 from bot.card_state import CardState
@@ -28,6 +30,7 @@ MAX_BUTTONS = 100
 # Our own rows: gallery (3), marketplace link (1), operator's buy button (1).
 OWN_BUTTONS = 5
 VARIANT_PHOTO = -1
+MAX_ATTRIBUTES = 3
 _TAG = re.compile(r"<[^>]*>")  # CardState.photo value: show the chosen option's image
 
 PLATFORM_NAMES: dict[Platform, str] = {
@@ -99,7 +102,21 @@ def render_caption(state: CardState, picker: VariantPicker, *, limit: int) -> st
     while visible_length(caption) > limit and tail:  # only with absurd picker labels
         tail.pop()
         caption = f"{heading}\n\n" + "\n".join(tail)
+    extra = _attribute_line(item, picker)  # only where the full card leaves room
+    if extra and visible_length(caption) + 1 + visible_length(extra) <= limit:
+        caption = f"{caption}\n{extra}"
     return caption
+
+
+def _attribute_line(item: Item, picker: VariantPicker) -> str | None:
+    """A few of the seller's attributes (condition, brand, material), not the variants'."""
+    variant_names = {dimension.name for dimension in picker.dimensions}
+    shown = [
+        f"{name[:20]}: {value[:40]}"
+        for name, value in item.attributes
+        if name and value and name not in variant_names
+    ][:MAX_ATTRIBUTES]
+    return "ℹ️ " + _escape(" · ".join(shown)) if shown else None
 
 
 def _fit(text: str, room: int) -> str:
@@ -153,10 +170,23 @@ def _fact_lines(item: Item) -> list[str]:
     if item.weight_grams is not None and item.weight_grams > 0:
         facts.append(_("weight {weight}").format(weight=_format_weight(item.weight_grams)))
     if item.delivery_time:
-        facts.append(_("ships in {time}").format(time=item.delivery_time[:30]))
+        facts.append(_shipping(item.delivery_time))
     if facts:
         lines.append("📦 " + _escape(" · ".join(facts)))
     return lines
+
+
+def _shipping(delivery_time: str) -> str:
+    """ "ships in 3 days" when the upstream gives a bare number (days), else its words."""
+    try:
+        days = Decimal(delivery_time)
+    except ArithmeticError:
+        return _("ships in {time}").format(time=delivery_time[:30])
+    if not days.is_finite() or days <= 0:
+        return _("ships in {time}").format(time=delivery_time[:30])
+    return ngettext("ships in {days} day", "ships in {days} days", math.ceil(days)).format(
+        days=format_number(days, 1)
+    )
 
 
 def _format_weight(grams: Decimal) -> str:

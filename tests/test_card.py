@@ -116,3 +116,43 @@ def test_price_range_is_both_ends(i18n: I18n) -> None:
     with i18n.context(), i18n.use_locale("en"):
         caption = render_card(state_for(item), TOKEN, buy_url_template=None).caption
     assert "¥12.50 – 30.00" in caption and "Minimum order: 2" in caption
+
+
+def test_seller_attributes_only_where_there_is_room(i18n: I18n) -> None:
+    used = load("goofish_secondhand.json")
+    with i18n.context(), i18n.use_locale("en"):
+        caption = render_card(state_for(used), TOKEN, buy_url_template=None).caption
+        crowded = render_card(
+            state_for(used.model_copy(update={"title": "长" * 3000})),
+            TOKEN,
+            buy_url_template=None,
+        ).caption
+    assert "成色: 九成新" in caption  # a used item's condition matters
+    assert "成色" not in crowded and visible_length(crowded) <= 1024
+
+
+def test_variant_names_are_not_repeated_as_attributes(i18n: I18n) -> None:
+    with i18n.context(), i18n.use_locale("en"):
+        caption = render_card(
+            state_for(load("taobao_two_dims.json")), TOKEN, buy_url_template=None
+        ).caption
+    assert "颜色分类: 黑色,燕麦白" not in caption and "面料: 棉100%" in caption
+
+
+@pytest.mark.parametrize(
+    ("lang", "delivery", "words"),
+    [
+        ("en", "3", "ships in 3 days"),
+        ("en", "1", "ships in 1 day"),
+        ("en", "2.5", "ships in 2.5 days"),
+        ("ru", "3", "отправка через 3 дня"),
+        ("en", "48小时内发货", "ships in 48小时内发货"),
+    ],
+)
+def test_shipping_time_in_days_when_the_upstream_gives_a_number(
+    i18n: I18n, lang: str, delivery: str, words: str
+) -> None:
+    item = load("weidian_single.json").model_copy(update={"delivery_time": delivery})
+    with i18n.context(), i18n.use_locale(lang):
+        caption = render_card(state_for(item), TOKEN, buy_url_template=None).caption
+    assert words in caption
