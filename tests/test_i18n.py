@@ -15,8 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po, write_po
+from babel.messages.pofile import write_po
 from redis.asyncio import Redis
 
 from bot.formatting import (
@@ -28,7 +27,7 @@ from bot.formatting import (
     format_number,
     format_share,
 )
-from bot.i18n import LOCALES_DIR, create_i18n
+from bot.i18n import create_i18n
 from bot.ledger import QuotaStatus
 from bot.risk_audit import AuditRecord
 from bot.risk_values import RiskType
@@ -44,27 +43,6 @@ TWO_DIMS = "https://item.taobao.com/item.htm?id=734912856301"
 WHOLESALE = "https://detail.1688.com/offer/812345609871.html"
 GROUP = -100555
 NBSP = "\xa0"
-
-
-def compile_catalogs(root: Path = LOCALES_DIR) -> None:
-    """Compile each ``.po`` whose ``.mo`` is missing or older, as the build does.
-
-    ``.mo`` files are build output (git-ignored); a fresh checkout running the
-    tests without ``scripts/install`` still gets the translations.
-    """
-    for po in root.glob("*/LC_MESSAGES/*.po"):
-        mo = po.with_suffix(".mo")
-        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
-            continue
-        with po.open("rb") as source:
-            catalog = read_po(source)
-        with mo.open("wb") as target:
-            write_mo(target, catalog)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def catalogs_compiled() -> None:
-    compile_catalogs()
 
 
 @dataclass(frozen=True)

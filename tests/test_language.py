@@ -19,14 +19,8 @@ from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import RecordingSession, callback_update, make_bot, message_update
 from tests.harness import Harness, running_bot
 from tests.redis_server import RedisServer
-from tests.test_i18n import compile_catalogs
 
 USER = 4242
-
-
-@pytest.fixture(scope="module", autouse=True)
-def catalogs() -> None:
-    compile_catalogs()
 
 
 @pytest.mark.parametrize(
