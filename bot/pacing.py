@@ -3,7 +3,7 @@
 The upstream counts a sliding one-second window, so a bucket that admits
 ``RPS`` calls at the start of each second can still put ``RPS + 1`` into some
 interval. Calls are therefore *spaced*: at least ``pace_interval(rps)`` apart
-(a 10% margin over ``1/RPS``: 100 ms of arrival jitter tolerated at 2 RPS)
+(an 8% margin over ``1/RPS``: 80 ms of arrival jitter tolerated at 2 RPS)
 across every process sharing the store.
 
 Two Lua scripts keep the spacing, both on Redis ``TIME``:
@@ -36,7 +36,7 @@ from aiolimiter import AsyncLimiter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-SAFETY_MARGIN = 0.10
+SAFETY_MARGIN = 0.08
 # A process's first call after a pause opens a new connection (and, in a fresh
 # process, imports lazily): measured ~90 ms late on loopback, more with TLS
 # over the internet. httpx drops idle connections after 5 s.
