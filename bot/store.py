@@ -19,8 +19,11 @@ from redis.retry import Retry
 log = logging.getLogger(__name__)
 
 # Redis outages must not stall a handler past Telegram's windows: short
-# timeouts, one retry, then the caller fails closed.
+# timeouts, one retry, then the caller fails closed. Connecting gets longer: a
+# burst opens dozens of connections at once, each with its own handshake, and
+# on a loaded host that alone passed 0.5 s (seen in CI).
 SOCKET_TIMEOUT = 0.5
+CONNECT_TIMEOUT = 2.0
 MAX_CONNECTIONS = 2000
 
 
@@ -36,7 +39,7 @@ def open_store(redis_url: str | None) -> Redis:
         redis_url,
         max_connections=MAX_CONNECTIONS,
         socket_timeout=SOCKET_TIMEOUT,
-        socket_connect_timeout=SOCKET_TIMEOUT,
+        socket_connect_timeout=CONNECT_TIMEOUT,
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         health_check_interval=30,
