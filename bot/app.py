@@ -192,6 +192,7 @@ async def build_app(
         await images.aclose()
         await catbuy.aclose()
         await bot.session.close()
+        await counters.flush()
         await store.aclose()
 
 

@@ -21,9 +21,16 @@ from aiogram.utils.i18n import ngettext
 from redis.exceptions import RedisError
 
 from bot.admin_notices import AdminNotifier
-from bot.card import MAX_BUTTONS, OWN_BUTTONS, PLATFORM_NAMES, VARIANT_PHOTO, render_card
+from bot.card import (
+    MAX_BUTTONS,
+    OWN_BUTTONS,
+    PLATFORM_NAMES,
+    VARIANT_PHOTO,
+    CardView,
+    render_card,
+)
 from bot.card_sender import CardSender, Destination
-from bot.card_state import CardState, CardStore, unsaved_token
+from bot.card_state import CardState, CardStore, new_token
 from bot.config import Settings
 from bot.item import ItemRef
 from bot.lookup import Found, LookupResult, LookupService
@@ -35,6 +42,10 @@ from bot.picker_view import page_of
 from bot.refusals import refusal_text
 
 log = logging.getLogger(__name__)
+
+# "Sending a photo…" shows only when the look-up is slow (a paid one); a cached
+# card arrives before it would, and costs no extra Bot API call.
+CHAT_ACTION_DELAY = 0.3
 
 
 @dataclass(frozen=True)
@@ -72,7 +83,9 @@ class CardService:
 
     async def answer(self, paste: Paste) -> None:
         refs = paste.items.items
-        async with ChatActionSender.upload_photo(bot=self._bot, chat_id=paste.chat_id):
+        async with ChatActionSender.upload_photo(
+            bot=self._bot, chat_id=paste.chat_id, initial_sleep=CHAT_ACTION_DELAY
+        ):
             results = await asyncio.gather(*(self._look_up(paste, ref) for ref in refs))
         notes: list[str] = []
         for ref, result in zip(refs, results, strict=True):
@@ -127,14 +140,25 @@ class CardService:
             photo=VARIANT_PHOTO if picker.summary(choice).image else 0,
             source_url=ref.canonical_url,
         )
+        token = new_token()
+        view = render_card(state, token, buy_url_template=self._settings.buy_url_template)
+        # Saved while it is sent: a tap can only come once the card has arrived.
+        await asyncio.gather(
+            self._save(token, state), self._send(Destination(paste.chat_id, paste.message_id), view)
+        )
+
+    async def _save(self, token: str, state: CardState) -> None:
         try:
-            token = await self._cards.create(state)
+            saved = await self._cards.save(token, state)
         except RedisError:  # the card still goes out; its taps will say "expired"
             log.warning("store unreachable: card sent without picker state")
-            token = unsaved_token()
-        view = render_card(state, token, buy_url_template=self._settings.buy_url_template)
+            return
+        if not saved:
+            log.error("card token already taken: this card's taps will say expired")
+
+    async def _send(self, to: Destination, view: CardView) -> None:
         try:
-            await self._sender.send(Destination(paste.chat_id, paste.message_id), view)
+            await self._sender.send(to, view)
         except TelegramAPIError as error:
             log.warning("card not sent: %s", error.message)
 

@@ -54,8 +54,8 @@ class CardBusy(Exception):
     """A card's state kept changing under us for ``MAX_ATTEMPTS`` rounds."""
 
 
-def unsaved_token() -> str:
-    """A well-formed token stored nowhere: for a card whose state could not be saved."""
+def new_token() -> str:
+    """A fresh unguessable token for a card (72 random bits)."""
     return secrets.token_urlsafe(_TOKEN_BYTES)
 
 
@@ -77,14 +77,18 @@ class CardStore:
         return f"card:{token}"
 
     async def create(self, state: CardState) -> str:
-        """Store ``state`` under a fresh unguessable token and return the token."""
+        """Store ``state`` under a fresh token and return the token."""
         while True:
-            token = secrets.token_urlsafe(_TOKEN_BYTES)
-            # NX: a collision in 72 bits is absurd, but never overwrite a card.
-            if await self._store.set(
-                self._key(token), state.model_dump_json(), ex=self._ttl, nx=True
-            ):
+            token = new_token()
+            if await self.save(token, state):
                 return token
+
+    async def save(self, token: str, state: CardState) -> bool:
+        """Store ``state`` under a new ``token``; False when the token is taken."""
+        # NX: a collision in 72 bits is absurd, but never overwrite a card.
+        return bool(
+            await self._store.set(self._key(token), state.model_dump_json(), ex=self._ttl, nx=True)
+        )
 
     async def get(self, token: str) -> CardState | None:
         """The card's state; None for unknown, expired, undecodable or forged tokens."""

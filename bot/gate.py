@@ -9,6 +9,7 @@ closed); other upstream failures are re-raised as the client raised them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -31,6 +32,9 @@ __all__ = ["BreakerOpen", "Busy", "StoreDown", "UpstreamGate"]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# A call that waited longer than this for its slot asks the breaker again.
+RECHECK_AFTER = 0.05
 
 # Answers that prove the key and the balance are good: a probe that gets one closes the breaker.
 _KEY_WORKS = (ItemNotFound, InvalidUrl, InvalidRequest)
@@ -64,15 +68,17 @@ class UpstreamGate:
 
         ``deadline`` (``loop.time()``) bounds the wait for a slot.
         """
+        loop = asyncio.get_running_loop()
         probing = await self._admitted()
         attempt = 0
         try:
             while True:
+                queued = loop.time()
                 try:
                     await self.pacer.acquire(user_id, deadline)
                 except RedisError as exc:
                     raise StoreDown("store unreachable") from exc
-                if not probing:
+                if not probing and loop.time() - queued > RECHECK_AFTER:
                     # The breaker may have opened while we queued: ask again before paying.
                     probing = await self._admitted()
                 try:

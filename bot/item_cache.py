@@ -41,9 +41,21 @@ FAILURE_TTL = 3.0
 HANDOFF_TTL = 10
 LOCK_TTL_MS = 5000
 
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+# KEYS: item, lock. ARGV: token, lock ms. The cached answer, else 1 when this
+# caller now holds the lock, else 0 (another process fetches).
+_GET_OR_LOCK = """
+local answer = redis.call('GET', KEYS[1])
+if answer then return answer end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
 return 0
+"""
+
+# KEYS: item, lock. ARGV: token, answer ('' for none), answer ms.
+# Writes the answer, then lets go of the lock if it is still ours.
+_SETTLE = """
+if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 1
 """
 
 _EXTEND = """
@@ -84,7 +96,8 @@ class ItemCache:
         self.failure_ttl = failure_ttl
         self._store = store
         self._prefix = prefix
-        self._release = store.register_script(_RELEASE)
+        self._get_or_lock = store.register_script(_GET_OR_LOCK)
+        self._settle = store.register_script(_SETTLE)
         self._extend = store.register_script(_EXTEND)
 
     def _key(self, kind: str, ref: ItemRef, lang: str) -> str:
@@ -92,63 +105,49 @@ class ItemCache:
 
     async def get(self, ref: ItemRef, lang: str) -> CacheEntry | None:
         """The cached answer for ``ref`` in ``lang``, if any."""
-        raw = await self._store.get(self._key("item", ref, lang))
-        if isinstance(raw, str):
-            raw = raw.encode()
-        if raw is None:
-            return None
-        kind, body = EntryKind(raw[:1].decode()), raw[1:]
-        if kind is EntryKind.ITEM:
-            try:
-                return CacheEntry(kind, item=Item.model_validate_json(body))
-            except ValueError:
-                log.warning("unreadable cache entry for %s dropped", ref.key)
-                return None
-        return CacheEntry(kind, failure=body.decode() or None)
+        return self._decode(ref, await self._store.get(self._key("item", ref, lang)))
 
-    async def put_item(self, ref: ItemRef, lang: str, item: Item) -> None:
-        body = EntryKind.ITEM.value.encode() + item.model_dump_json().encode()
-        await self._put(ref, lang, body, self.ttl_seconds or HANDOFF_TTL)
+    async def get_or_lock(self, ref: ItemRef, lang: str) -> tuple[CacheEntry | None, str | None]:
+        """In one round trip: the cached answer, or else the fetch lock.
 
-    async def put_not_found(self, ref: ItemRef, lang: str) -> None:
-        ttl = min(self.ttl_seconds, NOT_FOUND_TTL) or HANDOFF_TTL
-        await self._put(ref, lang, EntryKind.NOT_FOUND.value.encode(), ttl)
-
-    async def put_failure(self, ref: ItemRef, lang: str, failure: str) -> None:
-        body = (EntryKind.FAILED.value + failure).encode()
-        await self._put(ref, lang, body, self.failure_ttl)
-
-    async def _put(self, ref: ItemRef, lang: str, body: bytes, ttl: float) -> None:
-        await self._store.set(self._key("item", ref, lang), body, px=max(int(ttl * 1000), 1))
-
-    async def try_lock(self, ref: ItemRef, lang: str) -> str | None:
-        """Become the one process fetching ``ref``: a token, or None when another holds it."""
+        ``(entry, None)`` on a hit; ``(None, token)`` when this caller must fetch
+        (see ``holding``); ``(None, None)`` while another process fetches.
+        """
         token = secrets.token_hex(8)
-        key = self._key("lock", ref, lang)
-        taken = await self._store.set(key, token, nx=True, px=LOCK_TTL_MS)
-        return token if taken else None
+        keys = [self._key("item", ref, lang), self._key("lock", ref, lang)]
+        answer = await self._get_or_lock(keys=keys, args=[token, LOCK_TTL_MS])
+        if isinstance(answer, bytes | str):
+            entry = self._decode(ref, answer)
+            # An unreadable entry counts as a miss: the next look-up fetches it again.
+            return entry, None
+        return None, token if answer == 1 else None
 
     async def is_locked(self, ref: ItemRef, lang: str) -> bool:
         return bool(await self._store.exists(self._key("lock", ref, lang)))
 
     @contextlib.asynccontextmanager
-    async def holding(self, ref: ItemRef, lang: str, token: str) -> AsyncIterator[None]:
-        """Keep the lock alive while the body runs, then release it (if still ours)."""
-        key = self._key("lock", ref, lang)
+    async def holding(self, ref: ItemRef, lang: str, token: str) -> AsyncIterator[HeldLock]:
+        """Keep the lock alive while the body runs; the body settles it with the answer.
+
+        A body that ends without settling (an error, a cancellation) releases the lock.
+        """
+        held = HeldLock(self, ref, lang, token)
+        lock_key = self._key("lock", ref, lang)
 
         async def keep_alive() -> None:
             while True:
                 await asyncio.sleep(LOCK_TTL_MS / 3000)
                 with contextlib.suppress(Exception):
-                    await self._extend(keys=[key], args=[token, LOCK_TTL_MS])
+                    await self._extend(keys=[lock_key], args=[token, LOCK_TTL_MS])
 
         task = asyncio.create_task(keep_alive())
         try:
-            yield
+            yield held
         finally:
             task.cancel()
-            with contextlib.suppress(Exception):
-                await self._release(keys=[key], args=[token])
+            if not held.settled:
+                with contextlib.suppress(Exception):
+                    await held.settle(None)
 
     async def wait_for_answer(self, ref: ItemRef, lang: str) -> CacheEntry | None:
         """Wait while another process holds the lock: its answer, or None to take over.
@@ -165,6 +164,58 @@ class ItemCache:
                 return await self.get(ref, lang)
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 0.2)
+
+    async def settle(self, ref: ItemRef, lang: str, token: str, answer: CacheEntry | None) -> None:
+        """Publish ``answer`` (None: nothing to share) and release the lock, in one step.
+
+        The answer is written first, so a waiter that sees the lock gone finds it.
+        """
+        body, ttl_ms = self._encode(answer) if answer is not None else (b"", 0)
+        keys = [self._key("item", ref, lang), self._key("lock", ref, lang)]
+        await self._settle(keys=keys, args=[token, body, ttl_ms])
+
+    def _encode(self, entry: CacheEntry) -> tuple[bytes, int]:
+        """The stored form of ``entry`` and how long it lives, in milliseconds."""
+        if entry.kind is EntryKind.ITEM:
+            assert entry.item is not None
+            body = EntryKind.ITEM.value.encode() + entry.item.model_dump_json().encode()
+            ttl: float = self.ttl_seconds or HANDOFF_TTL
+        elif entry.kind is EntryKind.NOT_FOUND:
+            body, ttl = b"N", min(self.ttl_seconds, NOT_FOUND_TTL) or HANDOFF_TTL
+        else:
+            body, ttl = (EntryKind.FAILED.value + (entry.failure or "")).encode(), self.failure_ttl
+        return body, max(int(ttl * 1000), 1)
+
+    @staticmethod
+    def _decode(ref: ItemRef, raw: bytes | str | None) -> CacheEntry | None:
+        if isinstance(raw, str):
+            raw = raw.encode()
+        if raw is None:
+            return None
+        kind, body = EntryKind(raw[:1].decode()), raw[1:]
+        if kind is EntryKind.ITEM:
+            try:
+                return CacheEntry(kind, item=Item.model_validate_json(body))
+            except ValueError:
+                log.warning("unreadable cache entry for %s dropped", ref.key)
+                return None
+        return CacheEntry(kind, failure=body.decode() or None)
+
+
+@dataclass
+class HeldLock:
+    """The fetch lock of one item, held by this caller until it settles."""
+
+    cache: ItemCache
+    ref: ItemRef
+    lang: str
+    token: str
+    settled: bool = False
+
+    async def settle(self, answer: CacheEntry | None) -> None:
+        """Publish ``answer`` (None: nothing to share) and release the lock."""
+        self.settled = True
+        await self.cache.settle(self.ref, self.lang, self.token, answer)
 
 
 class InFlight(Generic[T]):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
@@ -162,7 +161,7 @@ class LookupService:
         except (RedisError, StoreDown):
             log.warning("store unreachable: look-up refused")
             result = Refused(Failure.STORE_DOWN)
-        await self._count(result)
+        self._count(result)
         return result
 
     async def quota(self, user_id: int, *, is_admin: bool) -> QuotaStatus:
@@ -200,31 +199,35 @@ class LookupService:
         """The in-process leader: cache, then the cross-process lock or its holder's answer."""
         ref, lang = ask.ref, ask.lang
         try:
-            entry = await self._cache.get(ref, lang)
+            entry, token = await self._cache.get_or_lock(ref, lang)
             if entry is not None:
                 return _from_entry(entry, cached=True)
-            while True:
-                token = await self._cache.try_lock(ref, lang)
-                if token is not None:
-                    # Not under the wait's timeout: _call bounds itself and refunds.
-                    async with self._cache.holding(ref, lang, token):
-                        return await self._paid(ask)
+            while token is None:
                 try:
                     async with asyncio.timeout_at(ask.deadline):
                         entry = await self._cache.wait_for_answer(ref, lang)
                 except TimeoutError:
                     return Refused(Failure.TIMEOUT)
+                if entry is None:  # the holder vanished without an answer: take over
+                    entry, token = await self._cache.get_or_lock(ref, lang)
                 if entry is not None:
                     return _from_entry(entry, cached=False, coalesced=True)
-                # The holder vanished without an answer: take over.
+            # Not under the wait's timeout: _call bounds itself and refunds.
+            async with self._cache.holding(ref, lang, token) as lock:
+                result = await self._paid(ask)
+                try:
+                    await lock.settle(_entry_for(result))
+                except RedisError:  # the answer is paid for: the user still gets it
+                    log.warning("store unreachable: answer not cached")
+                return result
         except (RedisError, StoreDown):
             return Refused(Failure.STORE_DOWN)
 
     async def _paid(self, ask: _Ask) -> LookupResult:
-        """Breaker, charge, paced call; refunds and caches the way the rules say."""
-        reason = await self._gate.breaker.open_reason()
-        if reason is not None:
-            return Refused(Failure.BREAKER_OPEN, reason=reason)
+        """Charge, then the paced call; refunds the way the rules say.
+
+        An open breaker refuses in the gate, and the charge is given back in full.
+        """
         charge = await self._ledger.charge(ask.user_id, ask.chat_id, exempt_user=ask.is_admin)
         if charge.refused is Limit.BUDGET:
             due = await self._ledger.budget_exhausted_notice_due()
@@ -260,19 +263,16 @@ class LookupService:
             await self._refund(charge, budget=True)
             return Refused(Failure.STORE_DOWN)
         except ItemNotFound:
-            await self._counters.count(Counter.PAID_LOOKUPS)
-            await self._settle(self._cache.put_not_found(ref, lang))
+            self._counters.count(Counter.PAID_LOOKUPS)
             return Refused(Failure.NOT_FOUND)
         except CatBuyError as exc:
             log.warning("upstream failed for %s: %s", ref.key, type(exc).__name__)
-            await self._counters.count(Counter.UPSTREAM_ERRORS)
+            self._counters.count(Counter.UPSTREAM_ERRORS)
             if exc.refundable:
                 # A 429 was never served; other failures may have been billed.
                 await self._refund(charge, budget=isinstance(exc, RateLimited))
-            await self._settle(self._cache.put_failure(ref, lang, Failure.UPSTREAM_ERROR.value))
             return Refused(Failure.UPSTREAM_ERROR)
-        await self._counters.count(Counter.PAID_LOOKUPS)
-        await self._settle(self._cache.put_item(ref, lang, item))
+        self._counters.count(Counter.PAID_LOOKUPS)
         return Found(item)
 
     async def _refund(self, charge: Charge, *, budget: bool) -> None:
@@ -281,22 +281,14 @@ class LookupService:
         except RedisError:
             log.warning("store unreachable: quota not refunded")
 
-    @staticmethod
-    async def _settle(write: Awaitable[None]) -> None:
-        """A cache write that fails must not lose an answer we already paid for."""
-        try:
-            await write
-        except RedisError:
-            log.warning("store unreachable: answer not cached")
-
-    async def _count(self, result: LookupResult) -> None:
+    def _count(self, result: LookupResult) -> None:
         if isinstance(result, Found):
             if result.cached:
-                await self._counters.count(Counter.CACHE_HITS)
+                self._counters.count(Counter.CACHE_HITS)
             elif result.coalesced:
-                await self._counters.count(Counter.COALESCED)
+                self._counters.count(Counter.COALESCED)
         elif (counter := _FAILURE_COUNTER.get(result.kind)) is not None:
-            await self._counters.count(counter)
+            self._counters.count(counter)
 
 
 def _from_entry(entry: CacheEntry, *, cached: bool, coalesced: bool = False) -> LookupResult:
@@ -305,3 +297,14 @@ def _from_entry(entry: CacheEntry, *, cached: bool, coalesced: bool = False) -> 
     if entry.kind is EntryKind.NOT_FOUND:
         return Refused(Failure.NOT_FOUND)
     return Refused(Failure(entry.failure or Failure.UPSTREAM_ERROR.value))
+
+
+def _entry_for(result: LookupResult) -> CacheEntry | None:
+    """What the lock holder shares: the item, "not found", an upstream failure; else nothing."""
+    if isinstance(result, Found):
+        return CacheEntry(EntryKind.ITEM, item=result.item)
+    if result.kind is Failure.NOT_FOUND:
+        return CacheEntry(EntryKind.NOT_FOUND)
+    if result.kind is Failure.UPSTREAM_ERROR:
+        return CacheEntry(EntryKind.FAILED, failure=Failure.UPSTREAM_ERROR.value)
+    return None

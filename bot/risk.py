@@ -212,7 +212,7 @@ class RiskService:
         except RedisError:
             log.warning("store unreachable: risk check not counted or cached")
         if self._counters is not None:
-            await self._counters.count(Counter.RISK_CHECKS)
+            self._counters.count(Counter.RISK_CHECKS)
 
     async def _call(self, admin_id: int, kind: RiskType, value: str) -> RiskVerdict:
         call = self._gate.call(admin_id, lambda: self._client.check_risk(kind.value, value))

@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from bot.card_service import CHAT_ACTION_DELAY
 from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import message_update
@@ -43,10 +44,22 @@ async def test_private_link_gets_a_card_replying_to_the_message(
     assert urls == ["https://item.taobao.com/item.htm?id=734912856301"]
     assert any(b.get("text") == "1/5" for b in buttons)  # gallery
     assert any("黑色" in str(b.get("text")) for b in buttons)  # picker
-    assert bot.sent("sendChatAction")
     [request] = catbuy.requests
     assert request.form["url"] == "https://item.taobao.com/item.htm?id=734912856301"
     assert request.form["searchlang"] == "en"
+
+
+async def test_a_slow_look_up_shows_the_chat_action_a_quick_one_does_not(
+    bot: Harness, catbuy: FakeCatBuy
+) -> None:
+    catbuy.latency = CHAT_ACTION_DELAY + 0.3
+    await bot.feed(message_update(TWO_DIMS, user_id=5))
+    assert [c.method for c in bot.sent()] == ["sendChatAction", "sendPhoto"]
+    assert bot.sent("sendChatAction")[0].params["action"] == "upload_photo"
+
+    bot.clear()
+    await bot.feed(message_update(TWO_DIMS, user_id=6))  # cached: the card comes at once
+    assert [c.method for c in bot.sent()] == ["sendPhoto"]
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,9 @@ from decimal import Decimal
 from redis.asyncio import Redis
 
 from bot.ledger import Limit, QuotaLedger
-from bot.stats import Counter, DailyCounters
+from bot.stats import FLUSH_SECONDS, Counter, DailyCounters
+from bot.store import open_store
+from tests.redis_server import running_redis
 
 
 def make_ledger(store: Redis, *, user: int = 3, chat: int = 5, budget: int = 8) -> QuotaLedger:
@@ -98,15 +100,37 @@ async def test_budget_notice_is_due_once_a_day(store: Redis) -> None:
 
 async def test_daily_stats_estimate_spend_and_savings(store: Redis) -> None:
     counters = DailyCounters(store)
-    await counters.count(Counter.PAID_LOOKUPS, 10)
-    await counters.count(Counter.CACHE_HITS, 4)
-    await counters.count(Counter.COALESCED)
-    await counters.count(Counter.RISK_CHECKS, 2)
-    await counters.count(Counter.REFUSED_USER)
-    await counters.count(Counter.REFUSED_BUDGET)
+    counters.count(Counter.PAID_LOOKUPS, 10)
+    counters.count(Counter.CACHE_HITS, 4)
+    counters.count(Counter.COALESCED)
+    counters.count(Counter.RISK_CHECKS, 2)
+    counters.count(Counter.REFUSED_USER)
+    counters.count(Counter.REFUSED_BUDGET)
     stats = await counters.snapshot()
     assert stats.paid_lookups == 10
     assert stats.quota_refusals == 2
     assert stats.estimated_spend == Decimal("0.100")
     assert stats.saved_by_cache == Decimal("0.020")
     assert stats.hit_rate == 5 / 15
+
+
+async def test_counts_reach_the_store_within_a_second_without_a_read(store: Redis) -> None:
+    counters, other_replica = DailyCounters(store), DailyCounters(store)
+    counters.count(Counter.CACHE_HITS)
+    counters.count(Counter.CACHE_HITS)
+    assert (await other_replica.snapshot()).cache_hits == 0  # not written yet
+    await asyncio.sleep(FLUSH_SECONDS + 0.3)
+    assert (await other_replica.snapshot()).cache_hits == 2
+
+
+async def test_counts_wait_out_a_store_outage() -> None:
+    with running_redis() as server:
+        store = open_store(server.url)
+        counters = DailyCounters(store)
+        counters.count(Counter.PAID_LOOKUPS, 3)
+        server.stop()
+        await counters.flush()  # fails quietly and keeps the counts
+        server.start()  # this Redis kept nothing
+        counters.count(Counter.PAID_LOOKUPS)
+        assert (await counters.snapshot()).paid_lookups == 4
+        await store.aclose()

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.connection import Connection
 
 from bot.breaker import Breaker, BreakerReason
 from bot.catbuy.client import CatBuyClient
@@ -21,7 +22,7 @@ from bot.item import ItemRef, Platform
 from bot.item_cache import ItemCache
 from bot.ledger import QuotaLedger
 from bot.lookup import Failure, Found, LookupResult, LookupService, NoticeKind, Refused
-from bot.pacing import Pacer
+from bot.pacing import COLD_ALLOWANCE, Pacer
 from bot.stats import DailyCounters
 from bot.store import open_store
 from tests.conftest import FIXTURES
@@ -84,6 +85,7 @@ async def rig(
         yield Rig(service, ledger, counters, pacer)
     finally:
         await pacer.aclose()
+        await counters.flush()
         await client.aclose()
 
 
@@ -245,3 +247,40 @@ async def test_store_outage_fails_closed_then_recovers(
     assert cached_down == Refused(Failure.STORE_DOWN)
     assert isinstance(back, Found)
     assert fake.calls == 2
+
+
+class CountingConnection(Connection):
+    """A Redis connection that counts the requests it sends (a pipeline counts once)."""
+
+    sent = 0
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        CountingConnection.sent += 1
+        await super().send_packed_command(command, check_health)
+
+
+async def test_look_ups_cost_few_store_round_trips(
+    redis_server: RedisServer, fake: FakeCatBuy
+) -> None:
+    """Each round trip is time a shopper waits: the counts are part of the design."""
+    store = Redis(
+        connection_pool=ConnectionPool.from_url(
+            redis_server.url, connection_class=CountingConnection
+        )
+    )
+    await store.flushall()
+    first, second = register_items(fake, range(500_000_000_300, 500_000_000_302))
+    async with rig(store, fake) as r:
+        await r.ask(first)  # loads the scripts
+        await asyncio.sleep(COLD_ALLOWANCE + r.pacer.interval)  # past the first call's claim
+
+        CountingConnection.sent = 0
+        assert isinstance(await r.ask(second), Found)
+        # cache-or-lock, charge, breaker, pacing slot, publish-and-release
+        assert CountingConnection.sent == 5
+
+        CountingConnection.sent = 0
+        result = await r.ask(second, user_id=2)
+        assert isinstance(result, Found) and result.cached
+        assert CountingConnection.sent == 1  # the cache; counters are written later
+    await store.aclose()
