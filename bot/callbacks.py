@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from aiogram.filters.callback_data import CallbackData
+from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
 
 
 class CardAct(StrEnum):
@@ -27,6 +27,22 @@ class CardTap(CallbackData, prefix="c"):
     act: CardAct
     dim: int = 0
     opt: int = 0
+
+
+def card_tap(token: str, act: CardAct, dim: int = 0, opt: int = 0) -> str:
+    """``CardTap(token=token, act=act, dim=dim, opt=opt).pack()``, without the model.
+
+    A card carries a dozen or more taps and is drawn again on every tap; building
+    and dumping a pydantic model for each was a third of the card's render time.
+    Handlers still read taps with ``CardTap.unpack``.
+    """
+    sep = CardTap.__separator__
+    if sep in token:
+        raise ValueError(f"token {token!r} holds the separator {sep!r}")
+    data = sep.join((CardTap.__prefix__, token, act.value, str(dim), str(opt)))
+    if len(data.encode()) > MAX_CALLBACK_LENGTH:
+        raise ValueError(f"callback data {data!r} is over {MAX_CALLBACK_LENGTH} bytes")
+    return data
 
 
 class LangPick(CallbackData, prefix="l"):

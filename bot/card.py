@@ -17,7 +17,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.callbacks import CardAct, CardTap
+from bot.callbacks import CardAct, card_tap
 from bot.card_state import CardState
 from bot.formatting import format_count, format_number
 from bot.item import Item, Platform
@@ -78,10 +78,19 @@ def card_photo(state: CardState, picker: VariantPicker) -> str | None:
 
 
 def render_card(
-    state: CardState, token: str, *, buy_url_template: str | None, limit: int = CAPTION_LIMIT
+    state: CardState,
+    token: str,
+    *,
+    buy_url_template: str | None,
+    limit: int = CAPTION_LIMIT,
+    picker: VariantPicker | None = None,
 ) -> CardView:
-    """The whole card for ``state``; the caption always fits ``limit``."""
-    picker = VariantPicker(state.item)
+    """The whole card for ``state``; the caption always fits ``limit``.
+
+    ``picker``, the picker of ``state.item`` when the caller has built it already.
+    """
+    if picker is None:
+        picker = VariantPicker(state.item)
     photo = card_photo(state, picker)
     caption = render_caption(state, picker, limit=limit if photo else TEXT_LIMIT)
     keyboard = render_keyboard(state, picker, token, buy_url_template=buy_url_template)
@@ -228,14 +237,12 @@ def _gallery_rows(state: CardState, token: str) -> list[list[InlineKeyboardButto
     label = "🎨" if state.photo == VARIANT_PHOTO else f"{index + 1}/{count}"
 
     def tap(opt: int) -> str:
-        return CardTap(token=token, act=CardAct.GALLERY, opt=opt).pack()
+        return card_tap(token, CardAct.GALLERY, opt=opt)
 
     return [
         [
             InlineKeyboardButton(text="◀", callback_data=tap((index - 1) % count)),
-            InlineKeyboardButton(
-                text=label, callback_data=CardTap(token=token, act=CardAct.NOOP).pack()
-            ),
+            InlineKeyboardButton(text=label, callback_data=card_tap(token, CardAct.NOOP)),
             InlineKeyboardButton(text="▶", callback_data=tap((index + 1) % count)),
         ]
     ]

@@ -141,7 +141,9 @@ class CardService:
             source_url=ref.canonical_url,
         )
         token = new_token()
-        view = render_card(state, token, buy_url_template=self._settings.buy_url_template)
+        view = render_card(
+            state, token, buy_url_template=self._settings.buy_url_template, picker=picker
+        )
         # Saved while it is sent: a tap can only come once the card has arrived.
         await asyncio.gather(
             self._save(token, state), self._send(Destination(paste.chat_id, paste.message_id), view)

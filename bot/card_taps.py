@@ -111,9 +111,10 @@ class CardTaps:
         await answer(_toast(outcome[0].note))
         if outcome[0].state is None:
             return
+        picker = VariantPicker(new.item)  # the card's item never changes
         with self._i18n.use_locale(new.lang):
-            view = render_card(new, tap.token, buy_url_template=self._buy_url)
-        changed = card_photo(old, VariantPicker(new.item)) != view.photo
+            view = render_card(new, tap.token, buy_url_template=self._buy_url, picker=picker)
+        changed = card_photo(old, picker) != view.photo
         await self._sender.edit(message, view, photo_changed=changed)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from aiogram.utils.i18n import I18n
 from babel import Locale, UnknownLocaleError
@@ -32,8 +33,14 @@ def current_locale() -> str:
 
 def babel_locale(locale: str | None = None) -> Locale:
     """A Babel locale for one of ours (``en``, ``ru``, ``zh``, ``es``); unknown ones: English."""
+    return _parsed_locale(locale or current_locale())
+
+
+# Parsing the locale was a third of each number's formatting, and a card formats several.
+@lru_cache(maxsize=64)
+def _parsed_locale(name: str) -> Locale:
     try:
-        return Locale.parse(locale or current_locale())
+        return Locale.parse(name)
     except (UnknownLocaleError, ValueError):
         return _FALLBACK
 

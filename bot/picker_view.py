@@ -22,7 +22,7 @@ from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.callbacks import CardAct, CardTap
+from bot.callbacks import CardAct, card_tap
 from bot.formatting import format_count
 from bot.picker import NOT_CHOSEN, Choice, OptionState, VariantPicker
 
@@ -65,7 +65,7 @@ def picker_rows(
             page = pages[d] if d < len(pages) else 0
             rows.extend(_dimension_rows(picker, choice, d, size, page, token))
     if any(c != NOT_CHOSEN for c in choice):
-        reset = CardTap(token=token, act=CardAct.RESET).pack()
+        reset = card_tap(token, CardAct.RESET)
         rows.append([InlineKeyboardButton(text="↺ " + _("Reset"), callback_data=reset)])
     return rows
 
@@ -108,7 +108,7 @@ def _dimension_rows(
     title = trim(_clean(dim.name) or "—", HEADER_WIDTH)
     if count > 1:
         title = f"{title} · {page + 1}/{count}"
-    header = CardTap(token=token, act=CardAct.NOOP, dim=d).pack()
+    header = card_tap(token, CardAct.NOOP, dim=d)
     rows = [[InlineKeyboardButton(text=title, callback_data=header)]]
     states = picker.options(choice, d)
     per_row, width = _row_shape([state.option.label for state in states])
@@ -127,7 +127,7 @@ def _dimension_rows(
 
 
 def _page_tap(token: str, d: int, page: int, count: int) -> str:
-    return CardTap(token=token, act=CardAct.PAGE, dim=d, opt=page % count).pack()
+    return card_tap(token, CardAct.PAGE, dim=d, opt=page % count)
 
 
 def _option_button(state: OptionState, d: int, width: int, token: str) -> InlineKeyboardButton:
@@ -136,7 +136,7 @@ def _option_button(state: OptionState, d: int, width: int, token: str) -> Inline
         label = CHOSEN_MARK + label
     elif not state.available:
         label = UNAVAILABLE_MARK + label
-    data = CardTap(token=token, act=CardAct.OPTION, dim=d, opt=state.index).pack()
+    data = card_tap(token, CardAct.OPTION, dim=d, opt=state.index)
     return InlineKeyboardButton(text=label, callback_data=data)
 
 
@@ -151,6 +151,8 @@ def _row_shape(labels: Sequence[str]) -> tuple[int, int]:
 
 def columns(text: str) -> int:
     """Display width: wide (CJK) characters take two columns."""
+    if text.isascii():  # most labels (sizes, English colours): no look-up per character
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 

@@ -58,6 +58,17 @@ def test_every_fixture_renders_within_telegram_limits(path: Path, i18n: I18n) ->
     assert view.photo is None or view.photo.startswith("https://")
 
 
+@pytest.mark.parametrize("path", ITEM_FIXTURES, ids=lambda p: Path(p).stem)
+def test_the_callers_picker_gives_the_same_card(path: Path, i18n: I18n) -> None:
+    item = parse_item(json.loads(path.read_text()))
+    picker = VariantPicker(item)
+    chosen = tuple(0 for _ in picker.dimensions)
+    with i18n.context(), i18n.use_locale("en"):
+        for state in (state_for(item), state_for(item, choice=chosen, photo=VARIANT_PHOTO)):
+            built = render_card(state, TOKEN, buy_url_template=None)
+            assert render_card(state, TOKEN, buy_url_template=None, picker=picker) == built
+
+
 def test_long_title_is_cut_and_marked(i18n: I18n) -> None:
     item = load("taobao_two_dims.json").model_copy(update={"title": "长" * 3000})
     with i18n.context(), i18n.use_locale("en"):

@@ -12,7 +12,7 @@ from aiogram.types import InlineKeyboardButton
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.callbacks import CardAct, CardTap
+from bot.callbacks import CardAct, CardTap, card_tap
 from bot.catbuy.payload import parse_item
 from bot.i18n import create_i18n
 from bot.item import Dimension, Item, Option, Platform, Sku
@@ -86,6 +86,41 @@ def check_limits(rows: list[list[InlineKeyboardButton]], max_buttons: int = BUDG
             assert button.text.strip()
             assert button.callback_data is not None
             assert len(button.callback_data.encode()) <= 64
+
+
+@pytest.mark.parametrize("act", list(CardAct))
+def test_card_tap_is_what_card_tap_pack_gives(act: CardAct) -> None:
+    assert card_tap(TOKEN, act) == CardTap(token=TOKEN, act=act).pack()
+    for dim, opt in [(0, 0), (1, 7), (0, -1), (93, 199), (3, 10**9)]:
+        tap = CardTap(token=TOKEN, act=act, dim=dim, opt=opt)
+        assert card_tap(TOKEN, act, dim=dim, opt=opt) == tap.pack()
+        assert CardTap.unpack(card_tap(TOKEN, act, dim=dim, opt=opt)) == tap
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    token=st.text(st.sampled_from("aZ09-_:é长") | st.characters(), max_size=70),
+    act=st.sampled_from(CardAct),
+    dim=st.integers(-(10**3), 10**30),
+    opt=st.integers(-(10**3), 10**30),
+)
+def test_card_tap_packs_and_refuses_as_card_tap_does(
+    token: str, act: CardAct, dim: int, opt: int
+) -> None:
+    try:
+        packed = CardTap(token=token, act=act, dim=dim, opt=opt).pack()
+    except ValueError:  # a separator in the token, or over 64 bytes
+        with pytest.raises(ValueError):
+            card_tap(token, act, dim=dim, opt=opt)
+    else:
+        assert card_tap(token, act, dim=dim, opt=opt) == packed
+
+
+def test_columns_count_wide_characters_twice() -> None:
+    assert columns("XXL 2") == 5
+    assert columns("黑色 XL") == 7
+    assert columns("Ｍ码") == 4  # a full-width Latin letter too
+    assert columns("Café") == 4
 
 
 def test_format_price() -> None:
