@@ -221,6 +221,10 @@ def test_title_is_cleaned_and_bounded() -> None:
         ("/relative.jpg", None),
         ("https://user@evil.com/a.jpg", None),
         ("https:///nohost.jpg", None),
+        ("https://x.com?", "https://x.com"),
+        ("https://x.com/a.jpg#top", "https://x.com/a.jpg"),
+        ("HTTPS://x.com/a.jpg_.webp?w=1", "https://x.com/a.jpg?w=1"),
+        ("https://x.com/a.jpg\u200b", None),
         ("https://x.com/" + "a" * 5000, None),
         ({"src": "https://x.com/a.jpg"}, None),
         (42, None),
@@ -257,6 +261,36 @@ def test_image_urls(value: object, expected: str | None) -> None:
 def test_mistyped_fields_are_dropped(
     field: str, value: object, attribute: str, expected: object
 ) -> None:
+    parsed = parse_item(wrap(**{field: value}))
+    assert getattr(parsed, attribute) == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "attribute", "expected"),
+    [
+        ("num", "0037", "stock", 37),
+        ("num", "３７", "stock", 37),  # full-width digits
+        ("num", "999999999999", "stock", 999_999_999_999),
+        ("num", "1000000000000", "stock", None),
+        ("num", 10**12, "stock", None),
+        ("num", " 12 ", "stock", 12),
+        ("num", "12.0", "stock", 12),
+        ("num", "12.5", "stock", None),
+        ("num", "1,089", "stock", 1089),
+        ("num", "²", "stock", None),
+        ("orginal_price", "1,089.50元", "original_price", Decimal("1089.50")),
+        ("orginal_price", " ¥ 7 ", "original_price", Decimal(7)),
+        ("orginal_price", " " * 1000 + "89", "original_price", Decimal(89)),
+        ("orginal_price", "1e3", "original_price", None),
+        ("orginal_price", "NaN", "original_price", None),
+        ("orginal_price", 1e-05, "original_price", Decimal("0.00001")),
+        ("title", "a  b\u3000c\td", "title", "a b c d"),
+        ("title", "  x\u200by  ", "title", "x y"),
+        ("unit", "\xa0件\xa0", "unit", "件"),
+        ("location", "a\u2028b", "location", "a b"),
+    ],
+)
+def test_scalar_spellings(field: str, value: object, attribute: str, expected: object) -> None:
     parsed = parse_item(wrap(**{field: value}))
     assert getattr(parsed, attribute) == expected
 

@@ -18,20 +18,21 @@ Assumptions the public reference does not document (kept here, in one place):
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import (
     AliasChoices,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     ValidationError,
     ValidatorFunctionWrapHandler,
     WrapValidator,
@@ -52,8 +53,10 @@ MAX_TIERS = 20
 # Prices and counts past this are garbage, not goods.
 _NUMBER_LIMIT = Decimal(10) ** 12
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]+")
-_SPACES = re.compile(r"\s+")
+_CONTROL_CHARS = r"\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff"
+_CONTROL = re.compile(f"[{_CONTROL_CHARS}]")
+_BLANKS = re.compile(rf"[\s{_CONTROL_CHARS}]+")
+_PAIR_SEP = re.compile("[:：]")
 _MONEY = re.compile(r"[¥￥]?\s*(\d{1,13}(?:\.\d{1,8})?)\s*(?:元|CNY|RMB)?", re.IGNORECASE)
 _WEIGHT = re.compile(r"(\d{1,9}(?:\.\d{1,6})?)\s*(kg|g)?", re.IGNORECASE)
 _SALES = re.compile(r"(\d{1,12}(?:\.\d{1,4})?)\s*(万|w|千|k)?", re.IGNORECASE)
@@ -87,23 +90,32 @@ _HOSTS: tuple[tuple[str, Platform], ...] = (
 
 
 # --- lenient scalars: a value of the wrong type becomes None, never an error ---
+# Each tests for ``str`` first: it is what the upstream sends most.
+
+
+def _is_plain(text: str) -> bool:
+    """True when ``_BLANKS`` has nothing to replace in ``text``.
+
+    A quick test that most text passes: ``isprintable()`` is False for every
+    control character and every whitespace but the ASCII space.
+    """
+    return text.isprintable() and "  " not in text
 
 
 def clean_text(value: str, limit: int = TEXT_LIMIT) -> str:
     """Unescape HTML entities, drop control characters, collapse spaces, bound."""
     text = html.unescape(value[: limit * 8])
-    text = _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
-    return text[:limit].rstrip()
+    if not _is_plain(text):
+        text = _BLANKS.sub(" ", text)
+    return text.strip()[:limit].rstrip()
 
 
 def _as_text(value: object, limit: int = TEXT_LIMIT) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        value = str(value)
-    if not isinstance(value, str):
-        return None
-    return clean_text(value, limit) or None
+    if isinstance(value, str):
+        return clean_text(value, limit) or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return clean_text(str(value), limit) or None
+    return None
 
 
 def _as_title(value: object) -> str | None:
@@ -112,31 +124,42 @@ def _as_title(value: object) -> str | None:
 
 def _as_raw_str(value: object) -> str | None:
     """A string or number as is (ids, option keys); bounded, not unescaped."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
+    if isinstance(value, str):
+        return value.strip()[:4000]
+    if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    return value.strip()[:4000] if isinstance(value, str) else None
+    return None
 
 
 def _bounded(number: Decimal) -> Decimal | None:
     return number if number.is_finite() and 0 <= number < _NUMBER_LIMIT else None
 
 
+# An item's SKUs repeat a few price strings; the key is bounded to 64 characters.
+@functools.lru_cache(maxsize=1024)
+def _money_text(text: str) -> Decimal | None:
+    match = _MONEY.fullmatch(text.replace(",", ""))
+    return _bounded(Decimal(match.group(1))) if match else None
+
+
 def _as_money(value: object) -> Decimal | None:
+    if isinstance(value, str):
+        return _money_text(value.strip()[:64])
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
         return _bounded(Decimal(value))
     if isinstance(value, float):
         return _bounded(Decimal(str(value))) if math.isfinite(value) else None
-    if not isinstance(value, str):
-        return None
-    match = _MONEY.fullmatch(value.strip()[:64].replace(",", ""))
-    return _bounded(Decimal(match.group(1))) if match else None
+    return None
 
 
 def _as_count(value: object) -> int | None:
+    # The usual ``37`` and ``"37"`` need no Decimal; 12 digits are short of the limit.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 <= value < _NUMBER_LIMIT else None
+    if isinstance(value, str) and value.isdecimal() and len(value) <= 12:
+        return int(value)
     number = _as_money(value)
     if number is None or number != number.to_integral_value():
         return None
@@ -180,6 +203,11 @@ def _as_grams(value: object) -> Decimal | None:
     return _bounded(number) or None
 
 
+def _has_control(text: str) -> bool:
+    # Every character _CONTROL matches is unprintable, so most URLs skip the regex.
+    return not text.isprintable() and _CONTROL.search(text) is not None
+
+
 def image_url(value: object) -> str | None:
     """An absolute ``https:`` image URL, or None when the value is not one.
 
@@ -191,7 +219,7 @@ def image_url(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     url = value.strip().replace("&amp;", "&")
-    if len(url) > URL_LIMIT or _CONTROL.search(url) or " " in url or "\\" in url:
+    if len(url) > URL_LIMIT or " " in url or "\\" in url or _has_control(url):
         return None
     if url.startswith("//"):
         url = "https:" + url
@@ -206,7 +234,9 @@ def image_url(value: object) -> str | None:
     if not parts.hostname or parts.username is not None:
         return None
     path = parts.path[: -len("_.webp")] if parts.path.endswith("_.webp") else parts.path
-    return urlunsplit(("https", parts.netloc, path, parts.query, ""))
+    # What urlunsplit would build: after a host, the path is empty or starts with "/".
+    query = f"?{parts.query}" if parts.query else ""
+    return f"https://{parts.netloc}{path}{query}"
 
 
 def _as_images(value: object) -> tuple[str, ...]:
@@ -218,10 +248,8 @@ def _as_images(value: object) -> tuple[str, ...]:
 
 def _split_pair(text: str) -> tuple[str, str] | None:
     """``"Name: Value"`` split on the first colon (ASCII or full-width)."""
-    cut = min((i for i in (text.find(":"), text.find("：")) if i >= 0), default=-1)
-    if cut < 0:
-        return None
-    return text[:cut], text[cut + 1 :]
+    pair = _PAIR_SEP.split(text, maxsplit=1)
+    return (pair[0], pair[1]) if len(pair) == 2 else None
 
 
 def _as_attributes(value: object) -> tuple[tuple[str, str], ...]:
@@ -264,16 +292,18 @@ def _or_none(value: object, handler: ValidatorFunctionWrapHandler) -> object:
         return None
 
 
-Text = Annotated[str | None, BeforeValidator(_as_text)]
-Title = Annotated[str | None, BeforeValidator(_as_title)]
-RawStr = Annotated[str | None, BeforeValidator(_as_raw_str)]
-Money = Annotated[Decimal | None, BeforeValidator(_as_money)]
-Count = Annotated[int | None, BeforeValidator(_as_count)]
-Sales = Annotated[int | None, BeforeValidator(_as_sales)]
-Grams = Annotated[Decimal | None, BeforeValidator(_as_grams)]
-Images = Annotated[tuple[str, ...], BeforeValidator(_as_images)]
-Attributes = Annotated[tuple[tuple[str, str], ...], BeforeValidator(_as_attributes)]
-StrMap = Annotated[dict[str, str], BeforeValidator(_as_str_map)]
+# The functions above already return the field's type (or None): pydantic
+# takes their result as is (PlainValidator) rather than checking it again.
+Text = Annotated[str | None, PlainValidator(_as_text)]
+Title = Annotated[str | None, PlainValidator(_as_title)]
+RawStr = Annotated[str | None, PlainValidator(_as_raw_str)]
+Money = Annotated[Decimal | None, PlainValidator(_as_money)]
+Count = Annotated[int | None, PlainValidator(_as_count)]
+Sales = Annotated[int | None, PlainValidator(_as_sales)]
+Grams = Annotated[Decimal | None, PlainValidator(_as_grams)]
+Images = Annotated[tuple[str, ...], PlainValidator(_as_images)]
+Attributes = Annotated[tuple[tuple[str, str], ...], PlainValidator(_as_attributes)]
+StrMap = Annotated[dict[str, str], PlainValidator(_as_str_map)]
 
 _LENIENT = ConfigDict(extra="ignore", frozen=True)
 # Sic: the upstream spells it ``orginal_price``; accept the right spelling too.
@@ -410,9 +440,10 @@ def _dimensions(data: ItemPayload) -> tuple[Dimension, ...]:
         if len(options[pid]) >= MAX_OPTIONS:
             continue
         pair = _split_pair(text)
-        name, label = (_as_text(pair[0]), _as_text(pair[1])) if pair else (None, _as_text(text))
-        if name and not names.get(pid):
-            names[pid] = name
+        # A dimension's name is the first one its options spell out.
+        if pair and not names.get(pid):
+            names[pid] = _as_text(pair[0]) or ""
+        label = _as_text(pair[1] if pair else text)
         image = image_url(data.props_img.get(key))
         options[pid].append(Option(key=key, label=label or vid, image=image))
     return tuple(
@@ -421,14 +452,16 @@ def _dimensions(data: ItemPayload) -> tuple[Dimension, ...]:
     )
 
 
+def _option_keys(properties: str | None) -> tuple[str, ...]:
+    """``"0:0;1:3"`` → (``"0:0"``, ``"1:3"``); malformed parts are dropped."""
+    parts = [part.strip() for part in (properties or "").split(";")]
+    return tuple([key for key in parts if _OPTION_KEY.fullmatch(key)])
+
+
 def _skus(data: ItemPayload) -> tuple[Sku, ...]:
     skus: dict[str, Sku] = {}
     for entry in data.skus[:MAX_SKUS]:
-        keys = tuple(
-            key
-            for key in (part.strip() for part in (entry.properties or "").split(";"))
-            if _OPTION_KEY.fullmatch(key)
-        )
+        keys = _option_keys(entry.properties)
         sku_id = entry.sku_id if entry.sku_id and len(entry.sku_id) <= 64 else ";".join(keys)
         if not sku_id or sku_id in skus:
             continue
