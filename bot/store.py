@@ -11,17 +11,18 @@ import logging
 
 import fakeredis
 from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
+from redis.exceptions import ConnectionError
 
 log = logging.getLogger(__name__)
 
 # Redis outages must not stall a handler past Telegram's windows: short
-# timeouts, one retry, then the caller fails closed. Connecting gets longer: a
-# burst opens dozens of connections at once, each with its own handshake, and
-# on a loaded host that alone passed 0.5 s (seen in CI).
+# timeouts, then the caller fails closed. Connecting gets longer: a burst opens
+# dozens of connections at once, each with its own handshake, and on a loaded
+# host that alone passed 0.5 s (seen in CI). A dropped connection (a pooled one
+# after a Redis restart) is retried once; a timeout is not, since the command
+# (a charge, say) may have run.
 SOCKET_TIMEOUT = 0.5
 CONNECT_TIMEOUT = 2.0
 MAX_CONNECTIONS = 2000
@@ -31,7 +32,8 @@ def open_store(redis_url: str | None) -> Redis:
     """A Redis client for ``redis_url``, or an in-process store when unset."""
     if not redis_url:
         log.warning("REDIS_URL is not set: using an in-process store (one process only)")
-        return fakeredis.FakeAsyncRedis()
+        # Its pool stops at 100 connections too, like redis-py's (see below).
+        return fakeredis.FakeAsyncRedis(max_connections=MAX_CONNECTIONS)
     # redis-py's default pool stops at 100 connections and then *raises*, so a
     # burst of 100 look-ups would read as "store down"; a blocking pool waits
     # instead but costs ~0.1 ms a command. A roomy plain pool does neither.
@@ -40,8 +42,9 @@ def open_store(redis_url: str | None) -> Redis:
         max_connections=MAX_CONNECTIONS,
         socket_timeout=SOCKET_TIMEOUT,
         socket_connect_timeout=CONNECT_TIMEOUT,
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        retry=Retry(
+            ExponentialBackoff(cap=0.2, base=0.05), retries=1, supported_errors=(ConnectionError,)
+        ),
         health_check_interval=30,
     )
     return Redis(connection_pool=pool)

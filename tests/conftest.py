@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import fakeredis
 import pytest
 from redis.asyncio import Redis
 
@@ -79,6 +78,6 @@ async def store(request: pytest.FixtureRequest, redis_server: RedisServer) -> As
         client = open_store(redis_server.url)
         await client.flushall()
     else:
-        client = fakeredis.FakeAsyncRedis()
+        client = open_store(None)
     yield client
     await client.aclose()
