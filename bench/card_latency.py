@@ -89,13 +89,17 @@ async def _rate(dispatcher: Dispatcher, bot: Any, updates: list[dict[str, Any]])
 
 
 def upstream() -> httpx.MockTransport:
+    """The upstream answering at once: the fixture under the asked id, encoded once."""
     body = json.loads(FIXTURE.read_text())
+    body["data"]["num_iid"] = "ITEM_ID"
+    template = json.dumps(body, ensure_ascii=False)
+    headers = {"content-type": "application/json"}
 
     def answer(request: httpx.Request) -> httpx.Response:
         form = dict(httpx.QueryParams(request.content.decode()))
         item_id = form["url"].rsplit("=", 1)[-1]
-        body["data"]["num_iid"] = item_id
-        return httpx.Response(200, json=body)
+        content = template.replace("ITEM_ID", item_id).encode()
+        return httpx.Response(200, headers=headers, content=content)
 
     return httpx.MockTransport(answer)
 

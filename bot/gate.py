@@ -54,7 +54,7 @@ class StoreDown(Exception):
 
 
 class UpstreamGate:
-    """Breaker check, then the user's paced turn, then the call, retrying 429s."""
+    """Breaker check and the user's paced turn, then the call, retrying 429s."""
 
     def __init__(self, pacer: Pacer, breaker: Breaker, *, max_retries: int = 2) -> None:
         self.pacer = pacer
@@ -69,18 +69,20 @@ class UpstreamGate:
         ``deadline`` (``loop.time()``) bounds the wait for a slot.
         """
         loop = asyncio.get_running_loop()
-        probing = await self._admitted()
+        probing, paced = await self._admit(user_id)
         attempt = 0
         try:
             while True:
-                queued = loop.time()
-                try:
-                    await self.pacer.acquire(user_id, deadline)
-                except RedisError as exc:
-                    raise StoreDown("store unreachable") from exc
-                if not probing and loop.time() - queued > RECHECK_AFTER:
-                    # The breaker may have opened while we queued: ask again before paying.
-                    probing = await self._admitted()
+                if not paced:
+                    queued = loop.time()
+                    try:
+                        await self.pacer.acquire(user_id, deadline)
+                    except RedisError as exc:
+                        raise StoreDown("store unreachable") from exc
+                    if not probing and loop.time() - queued > RECHECK_AFTER:
+                        # The breaker may have opened while we queued: ask again before paying.
+                        probing = await self._admitted()
+                paced = False
                 try:
                     result = await fn()
                     break
@@ -107,6 +109,24 @@ class UpstreamGate:
         if probing:
             await self._settle(self.breaker.close)
         return result
+
+    async def _admit(self, user_id: int) -> tuple[bool, bool]:
+        """Ask the breaker and try for a free slot at once: (probing, paced).
+
+        A slot taken while the breaker refuses goes unused: no call is made then anyway.
+        """
+        verdict, took = await asyncio.gather(
+            self._admitted(), self.pacer.take_if_free(user_id), return_exceptions=True
+        )
+        if isinstance(took, BaseException):
+            if verdict is True:
+                await self._settle(self.breaker.release_probe)
+            if isinstance(took, RedisError):
+                raise StoreDown("store unreachable") from took
+            raise took
+        if isinstance(verdict, BaseException):
+            raise verdict
+        return verdict, took
 
     async def _admitted(self) -> bool:
         """Ask the breaker: True when this call is the probe; BreakerOpen when refused."""

@@ -196,10 +196,9 @@ class Pacer:
         ``max_wait``. Raises ``Busy`` when the slot would come later, and the
         store's ``RedisError`` when the shared state is unreachable.
         """
-        loop = asyncio.get_running_loop()
-        if not self._queues and self._dispatcher is None and await self._take_now(loop):
-            self._mark_served(user_id, loop.time())
+        if await self.take_if_free(user_id):
             return
+        loop = asyncio.get_running_loop()
         bound = self.max_wait if deadline is None else min(self.max_wait, deadline - loop.time())
         expected = self.expected_wait(user_id)
         if expected > bound:
@@ -215,6 +214,14 @@ class Pacer:
             raise Busy(bound) from None
         finally:
             self._forget(waiter)
+
+    async def take_if_free(self, user_id: int) -> bool:
+        """Take a slot that is free right now, if nobody queues in this process; no waiting."""
+        loop = asyncio.get_running_loop()
+        if self._queues or self._dispatcher is not None or not await self._take_now(loop):
+            return False
+        self._mark_served(user_id, loop.time())
+        return True
 
     async def penalize(self, seconds: float) -> None:
         """The upstream said 429: hold every replica's next slot for ``seconds``."""
