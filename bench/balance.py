@@ -135,11 +135,12 @@ async def run(shape: Shape, redis_url: str, *, share: bool) -> RunResult:
         await store.flushall()
         client = CatBuyClient(fake.base_url, SecretStr(KEY), timeout=TIMEOUT)
         pacer = Pacer(store, rps=RPS, max_wait=20)
+        cache = ItemCache(store, ttl_seconds=3600)
         service = LookupService(
             client,
             UpstreamGate(pacer, Breaker(store, cooldown_seconds=300)),
             QuotaLedger(store, user_quota=1000, chat_quota=1000, daily_budget=100_000),
-            ItemCache(store, ttl_seconds=3600),
+            cache,
             DailyCounters(store),
             timeout=TIMEOUT,
             share=share,
@@ -174,6 +175,7 @@ async def run(shape: Shape, redis_url: str, *, share: bool) -> RunResult:
         result.wall = time.monotonic() - wall0
         watcher.cancel()
         await pacer.aclose()
+        await cache.aclose()
         await client.aclose()
         await store.aclose()
         result.calls = fake.calls

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import statistics
 import time
 from pathlib import Path
@@ -131,20 +132,32 @@ async def main(chatter: int, links: int, redis_url: str | None) -> None:
         floor_rate, bot_rate = max(floor_rates), max(bot_rates)
 
         floor_ms = 1000 / floor_rate
+        # Rounds of fresh items, each looked up twice (paid, then cached): the same
+        # machine noise then touches both, and each round's median shows it.
         updates = link_updates(links)
-        paid = [await _card_latency(app, session, u) for u in updates]
-        cached = [await _card_latency(app, session, u) for u in updates]
+        size = math.ceil(len(updates) / ROUNDS)
+        paid_rounds: list[list[float]] = []
+        cached_rounds: list[list[float]] = []
+        for start in range(0, len(updates), size):
+            batch = updates[start : start + size]
+            paid_rounds.append([await _card_latency(app, session, u) for u in batch])
+            cached_rounds.append([await _card_latency(app, session, u) for u in batch])
     print(f"store: {'redis' if redis_url else 'in-process store'}")
     print(f"(a) chatter, {chatter} group messages without links, best of {ROUNDS} rounds")
     print(f"    aiogram floor (1 async filter, empty handler): {floor_rate:9.0f} updates/s")
     print(f"    full bot:                                      {bot_rate:9.0f} updates/s")
     print(f"    cost ratio bot/floor: {floor_rate / bot_rate:.2f}x   (target <= 1.2x)")
     print(f"(b) link -> card request, upstream answering at once; floor {floor_ms:.3f} ms/update")
-    for name, latencies in (("paid look-up (distinct items)", paid), ("cached item", cached)):
-        median, p95 = _median_p95(latencies)
+    print(f"    {links} updates each, in {len(paid_rounds)} rounds")
+    for name, rounds in (
+        ("paid look-up (distinct items)", paid_rounds),
+        ("cached item", cached_rounds),
+    ):
+        median, p95 = _median_p95([x for r in rounds for x in r])
+        best = min(statistics.median(r) for r in rounds)
         print(
-            f"    {name:30} median {median:6.2f} ms  p95 {p95:6.2f} ms  "
-            f"above floor {median - floor_ms:6.2f} ms   (target <= 2 ms)"
+            f"    {name:30} median {median:5.2f} ms  p95 {p95:5.2f} ms  "
+            f"above floor {median - floor_ms:5.2f} ms (target <= 2 ms); best round {best:5.2f} ms"
         )
 
 

@@ -215,6 +215,7 @@ async def build_app(
         await images.aclose()
         await catbuy.aclose()
         await bot.session.close()
+        await cache.aclose()
         await counters.flush()
         await store.aclose()
 

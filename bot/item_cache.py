@@ -5,6 +5,10 @@ short-lived answers so that look-ups waiting on another one learn how it
 ended: "not found" (the upstream said so; charged once, then free for a
 while) and "failed" (a transient failure, kept a few seconds only).
 
+Each process also keeps the answers it saw last (``RECENT_ITEMS``, for at
+most ``RECENT_SECONDS`` and never past their time in the store): a link pasted
+again in a busy group costs no round trip.
+
 Coalescing has two halves:
 - in one process, identical look-ups in flight share one task
   (``InFlight``);
@@ -12,6 +16,10 @@ Coalescing has two halves:
   the one process that fetches; the others poll the cache until the answer
   appears, and take over when the lock vanishes without one (the holder died
   or gave up). The wait is bounded by the caller's timeout.
+
+The fetching process publishes the answer and releases the lock in one
+script, sent in the background: its own user's card does not wait for it,
+and its own next look-up finds the answer among the recent ones.
 """
 
 from __future__ import annotations
@@ -20,12 +28,15 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, TypeVar
 
+from cachetools import TLRUCache
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.item import Item, ItemRef
 
@@ -40,12 +51,15 @@ FAILURE_TTL = 3.0
 # With the cache off (TTL 0) an item still lives this long, so waiting replicas get it.
 HANDOFF_TTL = 10
 LOCK_TTL_MS = 5000
+# Answers this process saw last, kept in memory.
+RECENT_ITEMS = 512
+RECENT_SECONDS = 60.0
 
-# KEYS: item, lock. ARGV: token, lock ms. The cached answer, else 1 when this
-# caller now holds the lock, else 0 (another process fetches).
+# KEYS: item, lock. ARGV: token, lock ms. The cached answer and its ms to live,
+# else 1 when this caller now holds the lock, else 0 (another process fetches).
 _GET_OR_LOCK = """
 local answer = redis.call('GET', KEYS[1])
-if answer then return answer end
+if answer then return {answer, redis.call('PTTL', KEYS[1])} end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
 return 0
 """
@@ -99,26 +113,43 @@ class ItemCache:
         self._get_or_lock = store.register_script(_GET_OR_LOCK)
         self._settle = store.register_script(_SETTLE)
         self._extend = store.register_script(_EXTEND)
+        # key -> (answer, when it expires on the monotonic clock)
+        self._recent: TLRUCache[str, tuple[CacheEntry, float]] = TLRUCache(
+            maxsize=RECENT_ITEMS, ttu=lambda _key, value, _now: value[1]
+        )
+        self._publishing: set[asyncio.Task[None]] = set()
 
     def _key(self, kind: str, ref: ItemRef, lang: str) -> str:
         return f"{self._prefix}:{kind}:{ref.platform.value}:{ref.item_id}:{lang}"
 
     async def get(self, ref: ItemRef, lang: str) -> CacheEntry | None:
         """The cached answer for ``ref`` in ``lang``, if any."""
-        return self._decode(ref, await self._store.get(self._key("item", ref, lang)))
+        key = self._key("item", ref, lang)
+        recent = self._recent.get(key)
+        if recent is not None:
+            return recent[0]
+        return self._decode(ref, await self._store.get(key))
 
     async def get_or_lock(self, ref: ItemRef, lang: str) -> tuple[CacheEntry | None, str | None]:
-        """In one round trip: the cached answer, or else the fetch lock.
+        """In one round trip at most: the cached answer, or else the fetch lock.
 
         ``(entry, None)`` on a hit; ``(None, token)`` when this caller must fetch
         (see ``holding``); ``(None, None)`` while another process fetches.
         """
+        key = self._key("item", ref, lang)
+        recent = self._recent.get(key)
+        if recent is not None:
+            return recent[0], None
         token = secrets.token_hex(8)
-        keys = [self._key("item", ref, lang), self._key("lock", ref, lang)]
+        keys = [key, self._key("lock", ref, lang)]
         answer = await self._get_or_lock(keys=keys, args=[token, LOCK_TTL_MS])
-        if isinstance(answer, bytes | str):
-            entry = self._decode(ref, answer)
-            # An unreadable entry counts as a miss: the next look-up fetches it again.
+        if isinstance(answer, list):
+            raw, ttl_ms = answer
+            entry = self._decode(ref, raw)
+            if entry is None:  # unreadable (an older release wrote it): fetch it again
+                await self._store.delete(key)
+                return await self.get_or_lock(ref, lang)
+            self._remember(key, entry, int(ttl_ms) / 1000)
             return entry, None
         return None, token if answer == 1 else None
 
@@ -127,9 +158,9 @@ class ItemCache:
 
     @contextlib.asynccontextmanager
     async def holding(self, ref: ItemRef, lang: str, token: str) -> AsyncIterator[HeldLock]:
-        """Keep the lock alive while the body runs; the body settles it with the answer.
+        """Keep the lock alive while the body runs; the body publishes the answer.
 
-        A body that ends without settling (an error, a cancellation) releases the lock.
+        A body that ends without publishing (an error, a cancellation) releases the lock.
         """
         held = HeldLock(self, ref, lang, token)
         lock_key = self._key("lock", ref, lang)
@@ -145,9 +176,9 @@ class ItemCache:
             yield held
         finally:
             task.cancel()
-            if not held.settled:
+            if not held.published:
                 with contextlib.suppress(Exception):
-                    await held.settle(None)
+                    await self._settle_in_store(ref, lang, token, None)
 
     async def wait_for_answer(self, ref: ItemRef, lang: str) -> CacheEntry | None:
         """Wait while another process holds the lock: its answer, or None to take over.
@@ -165,14 +196,40 @@ class ItemCache:
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 0.2)
 
-    async def settle(self, ref: ItemRef, lang: str, token: str, answer: CacheEntry | None) -> None:
-        """Publish ``answer`` (None: nothing to share) and release the lock, in one step.
+    def publish(self, ref: ItemRef, lang: str, token: str, answer: CacheEntry | None) -> None:
+        """Share ``answer`` (None: nothing to share) and release the lock.
 
-        The answer is written first, so a waiter that sees the lock gone finds it.
+        At once in this process; in the store by a background write, answer and
+        release in one step (a waiter that sees the lock gone finds the answer).
         """
+        if answer is not None:
+            _, ttl_ms = self._encode(answer)
+            self._remember(self._key("item", ref, lang), answer, ttl_ms / 1000)
+        task = asyncio.create_task(self._publish(ref, lang, token, answer))
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
+
+    async def aclose(self) -> None:
+        """Finish the background writes (at shutdown)."""
+        await asyncio.gather(*self._publishing)
+
+    async def _publish(
+        self, ref: ItemRef, lang: str, token: str, answer: CacheEntry | None
+    ) -> None:
+        try:
+            await self._settle_in_store(ref, lang, token, answer)
+        except RedisError:
+            log.warning("store unreachable: answer not cached")
+
+    async def _settle_in_store(
+        self, ref: ItemRef, lang: str, token: str, answer: CacheEntry | None
+    ) -> None:
         body, ttl_ms = self._encode(answer) if answer is not None else (b"", 0)
         keys = [self._key("item", ref, lang), self._key("lock", ref, lang)]
         await self._settle(keys=keys, args=[token, body, ttl_ms])
+
+    def _remember(self, key: str, entry: CacheEntry, ttl: float) -> None:
+        self._recent[key] = (entry, time.monotonic() + min(ttl, RECENT_SECONDS))
 
     def _encode(self, entry: CacheEntry) -> tuple[bytes, int]:
         """The stored form of ``entry`` and how long it lives, in milliseconds."""
@@ -192,30 +249,30 @@ class ItemCache:
             raw = raw.encode()
         if raw is None:
             return None
-        kind, body = EntryKind(raw[:1].decode()), raw[1:]
-        if kind is EntryKind.ITEM:
-            try:
+        try:
+            kind, body = EntryKind(raw[:1].decode()), raw[1:]
+            if kind is EntryKind.ITEM:
                 return CacheEntry(kind, item=Item.model_validate_json(body))
-            except ValueError:
-                log.warning("unreadable cache entry for %s dropped", ref.key)
-                return None
+        except ValueError:
+            log.warning("unreadable cache entry for %s dropped", ref.key)
+            return None
         return CacheEntry(kind, failure=body.decode() or None)
 
 
 @dataclass
 class HeldLock:
-    """The fetch lock of one item, held by this caller until it settles."""
+    """The fetch lock of one item, held by this caller until it publishes the answer."""
 
     cache: ItemCache
     ref: ItemRef
     lang: str
     token: str
-    settled: bool = False
+    published: bool = False
 
-    async def settle(self, answer: CacheEntry | None) -> None:
-        """Publish ``answer`` (None: nothing to share) and release the lock."""
-        self.settled = True
-        await self.cache.settle(self.ref, self.lang, self.token, answer)
+    def publish(self, answer: CacheEntry | None) -> None:
+        """See ``ItemCache.publish``."""
+        self.published = True
+        self.cache.publish(self.ref, self.lang, self.token, answer)
 
 
 class InFlight(Generic[T]):

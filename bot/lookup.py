@@ -215,10 +215,7 @@ class LookupService:
             # Not under the wait's timeout: _call bounds itself and refunds.
             async with self._cache.holding(ref, lang, token) as lock:
                 result = await self._paid(ask)
-                try:
-                    await lock.settle(_entry_for(result))
-                except RedisError:  # the answer is paid for: the user still gets it
-                    log.warning("store unreachable: answer not cached")
+                lock.publish(_entry_for(result))
                 return result
         except (RedisError, StoreDown):
             return Refused(Failure.STORE_DOWN)

@@ -48,8 +48,9 @@ async def main(cfg):
     gate = UpstreamGate(pacer, Breaker(store, cooldown_seconds=60))
     ledger = QuotaLedger(store, user_quota=cfg["user_quota"], chat_quota=1000,
                          daily_budget=1000)
-    service = LookupService(client, gate, ledger, ItemCache(store, ttl_seconds=3600),
-                            DailyCounters(store), timeout=cfg["timeout"])
+    cache = ItemCache(store, ttl_seconds=3600)
+    service = LookupService(client, gate, ledger, cache, DailyCounters(store),
+                            timeout=cfg["timeout"])
     await store.ping()  # connect before the start line
     await asyncio.sleep(max(0.0, cfg["start_at"] - time.time()))
     results = await asyncio.gather(*(
@@ -57,6 +58,7 @@ async def main(cfg):
                        chat_id=None, lang="en", is_admin=False)
         for user, item in cfg["asks"]))
     await pacer.aclose()
+    await cache.aclose()
     await client.aclose()
     await store.aclose()
     print(json.dumps([r.outcome for r in results]))
