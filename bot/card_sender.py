@@ -61,10 +61,14 @@ class CardSender:
         self._images = images
         self._store = store
 
-    async def send(self, to: Destination, view: CardView) -> Message:
+    async def send(
+        self, to: Destination, view: CardView, *, photo_file: str | None = None
+    ) -> Message:
+        """Send a new card; ``photo_file``: ``photo_file(view.photo)`` when the caller has it."""
         if view.photo:
             try:
-                return await self._send_photo(to, await self._photo(view.photo), view)
+                photo = photo_file or await self.photo_file(view.photo)
+                return await self._send_photo(to, photo, view)
             except TelegramBadRequest as error:
                 if not is_photo_refusal(error):
                     raise
@@ -116,7 +120,7 @@ class CardSender:
 
     async def _edit_media(self, message: Message, view: CardView) -> None:
         assert view.photo is not None
-        media = InputMediaPhoto(media=await self._photo(view.photo), caption=view.caption)
+        media = InputMediaPhoto(media=await self.photo_file(view.photo), caption=view.caption)
         try:
             await self._bot.edit_message_media(
                 chat_id=message.chat.id,
@@ -160,7 +164,7 @@ class CardSender:
         await self._remember(view.photo, sent)
         return sent
 
-    async def _photo(self, url: str) -> str:
+    async def photo_file(self, url: str) -> str:
         """A file_id from an earlier upload of ``url``, else the URL itself."""
         try:
             cached = await self._store.get(f"fid:{url}")

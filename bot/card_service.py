@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass
 
 from aiogram import Bot
+from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError
-from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from redis.exceptions import RedisError
@@ -27,6 +27,7 @@ from bot.card import (
     PLATFORM_NAMES,
     VARIANT_PHOTO,
     CardView,
+    card_photo,
     render_card,
 )
 from bot.card_sender import CardSender, Destination
@@ -40,12 +41,15 @@ from bot.observability import record_lookup
 from bot.picker import VariantPicker
 from bot.picker_view import page_of
 from bot.refusals import refusal_text
+from bot.timers import repeating
 
 log = logging.getLogger(__name__)
 
 # "Sending a photo…" shows only when the look-up is slow (a paid one); a cached
-# card arrives before it would, and costs no extra Bot API call.
+# card arrives before it would, and costs no extra Bot API call. Telegram shows
+# an action for 5 s, so a long wait renews it.
 CHAT_ACTION_DELAY = 0.3
+CHAT_ACTION_EVERY = 4.5
 
 
 @dataclass(frozen=True)
@@ -83,10 +87,15 @@ class CardService:
 
     async def answer(self, paste: Paste) -> None:
         refs = paste.items.items
-        async with ChatActionSender.upload_photo(
-            bot=self._bot, chat_id=paste.chat_id, initial_sleep=CHAT_ACTION_DELAY
-        ):
-            results = await asyncio.gather(*(self._look_up(paste, ref) for ref in refs))
+
+        async def show_upload() -> None:
+            await self._bot.send_chat_action(paste.chat_id, ChatAction.UPLOAD_PHOTO)
+
+        async with repeating(show_upload, first_after=CHAT_ACTION_DELAY, every=CHAT_ACTION_EVERY):
+            if len(refs) == 1:  # the usual paste: no task to gather
+                results = [await self._look_up(paste, refs[0])]
+            else:
+                results = await asyncio.gather(*(self._look_up(paste, ref) for ref in refs))
         notes: list[str] = []
         for ref, result in zip(refs, results, strict=True):
             if isinstance(result, Found):
@@ -141,13 +150,18 @@ class CardService:
             source_url=ref.canonical_url,
         )
         token = new_token()
+        # The state is saved and the photo's Telegram file looked up while the card
+        # is drawn (a tap can only come once the card has arrived).
+        saving = asyncio.ensure_future(self._save(token, state))
+        photo = card_photo(state, picker)
+        photo_file = asyncio.ensure_future(self._sender.photo_file(photo)) if photo else None
+        await asyncio.sleep(0)  # both requests leave before the drawing starts
         view = render_card(
             state, token, buy_url_template=self._settings.buy_url_template, picker=picker
         )
-        # Saved while it is sent: a tap can only come once the card has arrived.
-        await asyncio.gather(
-            self._save(token, state), self._send(Destination(paste.chat_id, paste.message_id), view)
-        )
+        to = Destination(paste.chat_id, paste.message_id)
+        await self._send(to, view, await photo_file if photo_file else None)
+        await saving
 
     async def _save(self, token: str, state: CardState) -> None:
         try:
@@ -158,9 +172,9 @@ class CardService:
         if not saved:
             log.error("card token already taken: this card's taps will say expired")
 
-    async def _send(self, to: Destination, view: CardView) -> None:
+    async def _send(self, to: Destination, view: CardView, photo_file: str | None) -> None:
         try:
-            await self._sender.send(to, view)
+            await self._sender.send(to, view, photo_file=photo_file)
         except TelegramAPIError as error:
             log.warning("card not sent: %s", error.message)
 

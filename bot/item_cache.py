@@ -39,6 +39,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.item import Item, ItemRef
+from bot.timers import repeating
 
 log = logging.getLogger(__name__)
 
@@ -165,17 +166,14 @@ class ItemCache:
         held = HeldLock(self, ref, lang, token)
         lock_key = self._key("lock", ref, lang)
 
-        async def keep_alive() -> None:
-            while True:
-                await asyncio.sleep(LOCK_TTL_MS / 3000)
-                with contextlib.suppress(Exception):
-                    await self._extend(keys=[lock_key], args=[token, LOCK_TTL_MS])
+        async def extend() -> None:
+            await self._extend(keys=[lock_key], args=[token, LOCK_TTL_MS])
 
-        task = asyncio.create_task(keep_alive())
         try:
-            yield held
+            renew = LOCK_TTL_MS / 3000
+            async with repeating(extend, first_after=renew, every=renew):
+                yield held
         finally:
-            task.cancel()
             if not held.published:
                 with contextlib.suppress(Exception):
                     await self._settle_in_store(ref, lang, token, None)

@@ -1,0 +1,47 @@
+"""Doing something now and then while other work runs, without a task until it is due."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def repeating(
+    action: Callable[[], Awaitable[object]], *, first_after: float, every: float
+) -> AsyncIterator[None]:
+    """Run ``action`` after ``first_after`` seconds, then every ``every``, while the body runs.
+
+    A body quicker than ``first_after`` costs one timer and no task: most look-ups
+    end long before their lock needs renewing or a chat action is worth showing.
+    Failures of ``action`` are logged, never raised.
+    """
+    loop = asyncio.get_running_loop()
+    running: set[asyncio.Task[None]] = set()
+    timer: asyncio.TimerHandle
+
+    async def quietly() -> None:
+        try:
+            await action()
+        except Exception as error:  # best-effort by contract
+            log.debug("background action failed: %s", type(error).__name__)
+
+    def fire() -> None:
+        nonlocal timer
+        task = loop.create_task(quietly())
+        running.add(task)
+        task.add_done_callback(running.discard)
+        timer = loop.call_later(every, fire)
+
+    timer = loop.call_later(first_after, fire)
+    try:
+        yield
+    finally:
+        timer.cancel()
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
