@@ -6,10 +6,17 @@ are refused without touching the upstream. After the cooldown the breaker is
 half-open: one caller per cooldown (SET NX) may probe; a good answer closes
 it, another 401/402 opens it for a new cooldown. Admins are told once per
 cooldown: ``trip`` says whether this caller is the one to tell them.
+
+A closed breaker is taken at its word for ``CLOSED_FRESH`` seconds: each
+process asks the store at most that often while all is well, so a paid call
+does not wait for it. After another replica trips it, this one may make a
+call or two in that second; the upstream refuses them (a 401 or 402 is not
+billed) and this process trips too.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -36,6 +43,8 @@ redis.call('DEL', KEYS[3])
 if redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[2]) then return 1 end
 return 0
 """
+
+CLOSED_FRESH = 1.0
 
 # A tripped breaker that nobody probes for this long is forgotten: the next
 # call is a normal one and trips it again if the key is still bad.
@@ -76,6 +85,7 @@ class Breaker:
         self._keys = [f"{prefix}:{name}" for name in ("open", "tripped", "probe", "notice")]
         self._check = store.register_script(_CHECK)
         self._trip = store.register_script(_TRIP)
+        self._closed_until = 0.0  # monotonic time until which "closed" is believed
 
     @property
     def _cooldown_ms(self) -> int:
@@ -92,13 +102,18 @@ class Breaker:
 
     async def check(self) -> BreakerState:
         """May a paid call go ahead? Half-open: the first caller per cooldown probes."""
+        if time.monotonic() < self._closed_until:
+            return BreakerState(Verdict.CLOSED)
         code, raw = await self._check(keys=self._keys[:3], args=[self._cooldown_ms])
         reason = BreakerReason(_text(raw)) if raw else None
         verdict = {0: Verdict.CLOSED, 1: Verdict.REFUSED, 2: Verdict.PROBE}[int(code)]
+        if verdict is Verdict.CLOSED:
+            self._closed_until = time.monotonic() + CLOSED_FRESH
         return BreakerState(verdict, reason)
 
     async def trip(self, reason: BreakerReason) -> bool:
         """Open for the cooldown; True for exactly one caller per cooldown (tell admins)."""
+        self._closed_until = 0.0
         notify = await self._trip(
             keys=self._keys, args=[reason.value, self._cooldown_ms, _MEMORY_MS]
         )

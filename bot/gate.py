@@ -111,22 +111,17 @@ class UpstreamGate:
         return result
 
     async def _admit(self, user_id: int) -> tuple[bool, bool]:
-        """Ask the breaker and try for a free slot at once: (probing, paced).
+        """Ask the breaker (in memory while it is closed), then try for a free slot.
 
-        A slot taken while the breaker refuses goes unused: no call is made then anyway.
+        (probing, paced); a probe is given back when the slot cannot be asked for.
         """
-        verdict, took = await asyncio.gather(
-            self._admitted(), self.pacer.take_if_free(user_id), return_exceptions=True
-        )
-        if isinstance(took, BaseException):
-            if verdict is True:
+        probing = await self._admitted()
+        try:
+            return probing, await self.pacer.take_if_free(user_id)
+        except RedisError as exc:
+            if probing:
                 await self._settle(self.breaker.release_probe)
-            if isinstance(took, RedisError):
-                raise StoreDown("store unreachable") from took
-            raise took
-        if isinstance(verdict, BaseException):
-            raise verdict
-        return verdict, took
+            raise StoreDown("store unreachable") from exc
 
     async def _admitted(self) -> bool:
         """Ask the breaker: True when this call is the probe; BreakerOpen when refused."""

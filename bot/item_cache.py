@@ -201,8 +201,7 @@ class ItemCache:
         release in one step (a waiter that sees the lock gone finds the answer).
         """
         if answer is not None:
-            _, ttl_ms = self._encode(answer)
-            self._remember(self._key("item", ref, lang), answer, ttl_ms / 1000)
+            self._remember(self._key("item", ref, lang), answer, self._ttl_ms(answer) / 1000)
         task = asyncio.create_task(self._publish(ref, lang, token, answer))
         self._publishing.add(task)
         task.add_done_callback(self._publishing.discard)
@@ -222,24 +221,31 @@ class ItemCache:
     async def _settle_in_store(
         self, ref: ItemRef, lang: str, token: str, answer: CacheEntry | None
     ) -> None:
-        body, ttl_ms = self._encode(answer) if answer is not None else (b"", 0)
+        body = self._encode(answer) if answer is not None else b""
+        ttl_ms = self._ttl_ms(answer) if answer is not None else 0
         keys = [self._key("item", ref, lang), self._key("lock", ref, lang)]
         await self._settle(keys=keys, args=[token, body, ttl_ms])
 
     def _remember(self, key: str, entry: CacheEntry, ttl: float) -> None:
         self._recent[key] = (entry, time.monotonic() + min(ttl, RECENT_SECONDS))
 
-    def _encode(self, entry: CacheEntry) -> tuple[bytes, int]:
-        """The stored form of ``entry`` and how long it lives, in milliseconds."""
+    def _ttl_ms(self, entry: CacheEntry) -> int:
+        """How long ``entry`` lives in the store."""
         if entry.kind is EntryKind.ITEM:
-            assert entry.item is not None
-            body = EntryKind.ITEM.value.encode() + entry.item.model_dump_json().encode()
             ttl: float = self.ttl_seconds or HANDOFF_TTL
         elif entry.kind is EntryKind.NOT_FOUND:
-            body, ttl = b"N", min(self.ttl_seconds, NOT_FOUND_TTL) or HANDOFF_TTL
+            ttl = min(self.ttl_seconds, NOT_FOUND_TTL) or HANDOFF_TTL
         else:
-            body, ttl = (EntryKind.FAILED.value + (entry.failure or "")).encode(), self.failure_ttl
-        return body, max(int(ttl * 1000), 1)
+            ttl = self.failure_ttl
+        return max(int(ttl * 1000), 1)
+
+    @staticmethod
+    def _encode(entry: CacheEntry) -> bytes:
+        """The stored form of ``entry``: its kind's letter, then the item or the failure."""
+        if entry.kind is EntryKind.ITEM:
+            assert entry.item is not None
+            return EntryKind.ITEM.value.encode() + entry.item.model_dump_json().encode()
+        return (entry.kind.value + (entry.failure or "")).encode()
 
     @staticmethod
     def _decode(ref: ItemRef, raw: bytes | str | None) -> CacheEntry | None:

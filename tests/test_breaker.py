@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from bot.breaker import Breaker, BreakerReason, Verdict
+from bot.breaker import CLOSED_FRESH, Breaker, BreakerReason, Verdict
 from bot.catbuy.client import CatBuyClient
 from bot.gate import BreakerOpen, UpstreamGate
 from bot.item import ItemRef, Platform
@@ -34,10 +34,10 @@ async def client(fake: FakeCatBuy) -> AsyncIterator[CatBuyClient]:
     await catbuy.aclose()
 
 
-def replica(store: Redis) -> UpstreamGate:
+def replica(store: Redis, cooldown: float = COOLDOWN) -> UpstreamGate:
     """One process's gate: its own pacer, the breaker state shared through the store."""
     return UpstreamGate(
-        Pacer(store, rps=40, max_wait=10), Breaker(store, cooldown_seconds=COOLDOWN)
+        Pacer(store, rps=40, max_wait=10), Breaker(store, cooldown_seconds=cooldown)
     )
 
 
@@ -65,6 +65,38 @@ async def test_402_opens_it_for_every_replica_and_admins_hear_once(
             await fetch(gate, client)
         assert not refused.value.notify_admins
     assert fake.calls == calls
+
+
+async def test_a_replica_that_saw_it_closed_just_now_learns_from_one_refused_call(
+    store: Redis, fake: FakeCatBuy, client: CatBuyClient
+) -> None:
+    seen_closed, other = replica(store, cooldown=60), replica(store, cooldown=60)
+    await fetch(seen_closed, client)  # closed: believed for CLOSED_FRESH, no store read
+    fake.force(402, times=None)
+    with pytest.raises(BreakerOpen):
+        await fetch(other, client)
+    calls = fake.calls
+    # A 402 costs nothing: one reaches the upstream, and this replica knows too.
+    with pytest.raises(BreakerOpen):
+        await fetch(seen_closed, client)
+    with pytest.raises(BreakerOpen):
+        await fetch(seen_closed, client)
+    assert fake.calls == calls + 1
+
+
+async def test_closed_is_read_from_the_store_again_after_a_second(
+    store: Redis, fake: FakeCatBuy, client: CatBuyClient
+) -> None:
+    seen_closed, other = replica(store, cooldown=60), replica(store, cooldown=60)
+    await fetch(seen_closed, client)
+    fake.force(402, times=None)
+    with pytest.raises(BreakerOpen):
+        await fetch(other, client)
+    calls = fake.calls
+    await asyncio.sleep(CLOSED_FRESH + 0.05)
+    with pytest.raises(BreakerOpen):
+        await fetch(seen_closed, client)
+    assert fake.calls == calls  # refused without a call
 
 
 async def test_one_probe_per_cooldown_then_it_closes(
