@@ -2,10 +2,11 @@
 
 The order guards the balance: the cache (free) → coalescing (identical
 look-ups in flight share one fetch, in this process and across replicas) →
-the breaker → the quota ledger (charged all-or-nothing) → the gate (the
+the quota ledger (charged all-or-nothing) → the gate (the breaker, then the
 user's fair, paced turn and 429 retries) → the upstream → the cache. A
-failure gives the quota back as the ledger's rules say; the whole look-up is
-bounded by ``CATBUY_TIMEOUT_SECONDS``. Handlers turn the result into words.
+failure gives the quota back as the ledger's rules say (all of it when the
+breaker refused); the whole look-up is bounded by ``CATBUY_TIMEOUT_SECONDS``.
+Handlers turn the result into words.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ across every process sharing the store.
 
 Two Lua scripts keep the spacing, both on Redis ``TIME``:
 - ``reserve`` (GCRA): hands out the next free slot, so processes queue in
-  order instead of racing (a slot that is free now is claimed at once);
+  order instead of racing;
 - ``confirm``: at the slot, claims it only when the last claimed call is at
   least one interval old, so a process that woke late cannot squeeze the next
   call closer to its own. A process's first call after a pause (a new
@@ -16,7 +16,7 @@ Two Lua scripts keep the spacing, both on Redis ``TIME``:
   after it keeps its distance from the late arrival.
 
 When nobody waits in this process and a slot is free right now, a request
-takes it in one round trip (``take_if_free``). Otherwise it queues: in each
+takes it in one round trip (``take``). Otherwise it queues: in each
 process one dispatcher task holds at most one reserved slot, and
 binds it to a waiting request only when the slot comes, to the user served
 longest ago (never-served users first, in arrival order): users with queues
@@ -45,25 +45,16 @@ SAFETY_MARGIN = 0.08
 COLD_AFTER = 4.0
 COLD_ALLOWANCE = 0.25
 
-# KEYS: tat, last. ARGV: interval µs, cold allowance µs. Reserves the next
-# slot; when it is now, also claims it as _CONFIRM would (one round trip when
-# the upstream is idle). Returns {µs to wait until the slot, 1 if claimed}.
+# KEYS: tat. ARGV: interval µs. Returns the wait in µs until the reserved slot.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local gap = tonumber(ARGV[1])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 local slot = math.max(now, tat)
-local nxt = slot + gap
+local nxt = slot + tonumber(ARGV[1])
 redis.call('SET', KEYS[1], string.format('%.0f', nxt),
   'PX', string.format('%.0f', math.ceil((nxt - now) / 1000) + 1000))
-if slot > now then return {string.format('%.0f', slot - now), 0} end
-local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-if now - last < gap then return {'0', 0} end
-local claim = now + tonumber(ARGV[2])
-redis.call('SET', KEYS[2], string.format('%.0f', claim),
-  'PX', string.format('%.0f', math.ceil((claim - now + gap) / 1000) + 1000))
-return {'0', 1}
+return string.format('%.0f', slot - now)
 """
 
 # KEYS: last. ARGV: interval µs, cold allowance µs. Claims "now" when the last
@@ -84,7 +75,7 @@ return '0'
 
 # KEYS: tat, last. ARGV: interval µs, cold allowance µs. Claims a slot only when
 # one is free right now (nobody queued, the last call an interval old): 1, else 0.
-_TAKE_IF_FREE = """
+_TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local gap = tonumber(ARGV[1])
@@ -156,7 +147,7 @@ class Pacer:
         self._tat_key = f"{prefix}:tat"
         self._last_key = f"{prefix}:last"
         self._reserve = store.register_script(_RESERVE)
-        self._take_if_free = store.register_script(_TAKE_IF_FREE)
+        self._take = store.register_script(_TAKE)
         self._confirm = store.register_script(_CONFIRM)
         self._penalize = store.register_script(_PENALIZE)
         self._limiter = AsyncLimiter(1, 1 / rps)
@@ -216,10 +207,15 @@ class Pacer:
             self._forget(waiter)
 
     async def take_if_free(self, user_id: int) -> bool:
-        """Take a slot that is free right now, if nobody queues in this process; no waiting."""
+        """Take a slot that is free right now, if nobody queues in this process; never waits."""
         loop = asyncio.get_running_loop()
-        if self._queues or self._dispatcher is not None or not await self._take_now(loop):
+        if self._queues or self._dispatcher is not None or not self._limiter.has_capacity():
             return False
+        keys = [self._tat_key, self._last_key]
+        if not await self._take(keys=keys, args=self._claim_args(loop)):
+            return False
+        await self._limiter.acquire()
+        self._measure_gap(loop.time())
         self._mark_served(user_id, loop.time())
         return True
 
@@ -297,24 +293,10 @@ class Pacer:
         self._last_grant = now
         self._backlogged = bool(self._queues)
 
-    async def _take_now(self, loop: asyncio.AbstractEventLoop) -> bool:
-        """Nobody waits here: take a slot that is free right now, skipping the queue."""
-        if not self._limiter.has_capacity():
-            return False
-        keys = [self._tat_key, self._last_key]
-        if not await self._take_if_free(keys=keys, args=self._claim_args(loop)):
-            return False
-        await self._limiter.acquire()
-        self._measure_gap(loop.time())
-        return True
-
     async def _wait_for_slot(self, loop: asyncio.AbstractEventLoop) -> None:
-        keys = [self._tat_key, self._last_key]
-        wait, claimed = await self._reserve(keys=keys, args=self._claim_args(loop))
-        if claimed:
-            return
-        self._slot_at = loop.time() + int(wait) / 1e6
-        await asyncio.sleep(int(wait) / 1e6)
+        wait = int(await self._reserve(keys=[self._tat_key], args=[self._interval_us])) / 1e6
+        self._slot_at = loop.time() + wait
+        await asyncio.sleep(wait)
         args = self._claim_args(loop)
         # Not an Event: the claim lives in Redis, shared with other processes.
         while True:
