@@ -101,8 +101,9 @@ class DailyStats:
         return free / total if total else 0.0
 
     @property
-    def estimated_spend(self) -> Decimal:
-        return self.paid_lookups * LOOKUP_PRICE + self.risk_checks * RISK_CHECK_PRICE
+    def lookup_spend(self) -> Decimal:
+        """Paid look-ups at the documented price (risk checks report their own cost)."""
+        return self.paid_lookups * LOOKUP_PRICE
 
     @property
     def saved_by_cache(self) -> Decimal:

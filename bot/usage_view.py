@@ -9,7 +9,7 @@ from bot.formatting import format_count, format_money, format_share
 from bot.ledger import QuotaStatus
 from bot.refusals import reset_in
 from bot.risk import RiskStats
-from bot.stats import LOOKUP_PRICE, DailyStats
+from bot.stats import DailyStats
 
 
 def quota_text(status: QuotaStatus) -> str:
@@ -33,7 +33,7 @@ def quota_text(status: QuotaStatus) -> str:
 
 
 def stats_text(stats: DailyStats, quota: QuotaStatus, risk: RiskStats) -> str:
-    lookup_spend = stats.paid_lookups * LOOKUP_PRICE
+    lookup_spend = stats.lookup_spend
     lines = [
         _("<b>Today (UTC)</b>"),
         _("Paid look-ups: {count}").format(count=format_count(stats.paid_lookups)),

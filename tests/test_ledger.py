@@ -109,7 +109,7 @@ async def test_daily_stats_estimate_spend_and_savings(store: Redis) -> None:
     stats = await counters.snapshot()
     assert stats.paid_lookups == 10
     assert stats.quota_refusals == 2
-    assert stats.estimated_spend == Decimal("0.100")
+    assert stats.lookup_spend == Decimal("0.040")
     assert stats.saved_by_cache == Decimal("0.020")
     assert stats.hit_rate == 5 / 15
 

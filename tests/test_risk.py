@@ -303,4 +303,3 @@ async def test_paid_checks_reach_the_bot_wide_stats(rig: RiskRig, redis: Redis) 
     await service.check(1, RiskType.EMAIL, BLACKLISTED_EMAIL)
     snapshot = await counters.snapshot()
     assert snapshot.risk_checks == 1
-    assert snapshot.estimated_spend == Decimal("0.03")
