@@ -53,7 +53,7 @@ def stats_text(stats: DailyStats, quota: QuotaStatus, risk: RiskStats) -> str:
             budget=format_count(risk.budget),
         ),
         _("Estimated spend: {total} (look-ups {lookups}, risk checks {risk})").format(
-            total=format_money(lookup_spend + risk.spend, digits=2),
+            total=format_money(lookup_spend + risk.spend, digits=3),
             lookups=format_money(lookup_spend, digits=3),
             risk=format_money(risk.spend, digits=2),
         ),
