@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 # Real answers are tens of kilobytes; anything past this is not an item.
 MAX_BODY_BYTES = 4 * 1024 * 1024
+ITEM_PATH = "/item"
+RISK_PATH = "/blacklist/check"
 _ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
@@ -62,7 +64,9 @@ class CatBuyClient:
         transport: httpx.AsyncBaseTransport | None = None,
         on_call: CallObserver | None = None,
     ) -> None:
-        self._base = base_url.rstrip("/")
+        base = base_url.rstrip("/")
+        # Parsed once: httpx would parse the joined string on every call.
+        self._urls = {path: httpx.URL(base + path) for path in (ITEM_PATH, RISK_PATH)}
         self._timeout = timeout
         self._on_call = on_call
         self._http = httpx.AsyncClient(
@@ -91,12 +95,12 @@ class CatBuyClient:
         form = {"url": url, "searchlang": lang}
         if tid is not None:
             form["tid"] = tid
-        raw = await self._post("/item", form)
+        raw = await self._post(ITEM_PATH, form)
         return parse_item(raw, fallback=ref)
 
     async def check_risk(self, kind: str, value: str) -> RiskVerdict:
         """Check one identifier (``kind``: email, username, phone, …) for risk."""
-        raw = await self._post("/blacklist/check", {"type": kind, "value": value})
+        raw = await self._post(RISK_PATH, {"type": kind, "value": value})
         return parse_risk(raw)
 
     async def aclose(self) -> None:
@@ -129,7 +133,7 @@ class CatBuyClient:
                 self._on_call(path, outcome, time.monotonic() - started)
 
     async def _exchange(self, path: str, form: dict[str, str]) -> tuple[int, httpx.Headers, bytes]:
-        async with self._http.stream("POST", self._base + path, data=form) as response:
+        async with self._http.stream("POST", self._urls[path], data=form) as response:
             chunks: list[bytes] = []
             size = 0
             async for chunk in response.aiter_bytes():
