@@ -170,7 +170,7 @@ class CardService:
             log.warning("store unreachable: card sent without picker state")
             return
         if not saved:
-            log.error("card token already taken: this card's taps will say expired")
+            log.error("card token collided (72 random bits): its taps reach the older card")
 
     async def _send(self, to: Destination, view: CardView, photo_file: str | None) -> None:
         try:
