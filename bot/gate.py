@@ -76,7 +76,8 @@ class UpstreamGate:
                 if not paced:
                     queued = loop.time()
                     try:
-                        await self.pacer.acquire(user_id, deadline)
+                        # A free slot was tried already (``_admit``), or a 429 just held them.
+                        await self.pacer.wait_turn(user_id, deadline)
                     except RedisError as exc:
                         raise StoreDown("store unreachable") from exc
                     if not probing and loop.time() - queued > RECHECK_AFTER:

@@ -187,8 +187,11 @@ class Pacer:
         ``max_wait``. Raises ``Busy`` when the slot would come later, and the
         store's ``RedisError`` when the shared state is unreachable.
         """
-        if await self.take_if_free(user_id):
-            return
+        if not await self.take_if_free(user_id):
+            await self.wait_turn(user_id, deadline)
+
+    async def wait_turn(self, user_id: int, deadline: float | None = None) -> None:
+        """``acquire`` without trying for a free slot first: queue for a turn."""
         loop = asyncio.get_running_loop()
         bound = self.max_wait if deadline is None else min(self.max_wait, deadline - loop.time())
         expected = self.expected_wait(user_id)
