@@ -76,13 +76,6 @@ class CardStore:
     def _key(token: str) -> str:
         return f"card:{token}"
 
-    async def create(self, state: CardState) -> str:
-        """Store ``state`` under a fresh token and return the token."""
-        while True:
-            token = new_token()
-            if await self.save(token, state):
-                return token
-
     async def save(self, token: str, state: CardState) -> bool:
         """Store ``state`` under a new ``token``; False when the token is taken."""
         # NX: a collision in 72 bits is absurd, but never overwrite a card.

@@ -13,7 +13,7 @@ import fakeredis
 from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,9 @@ def open_store(redis_url: str | None) -> Redis:
         socket_timeout=SOCKET_TIMEOUT,
         socket_connect_timeout=CONNECT_TIMEOUT,
         retry=Retry(
-            ExponentialBackoff(cap=0.2, base=0.05), retries=1, supported_errors=(ConnectionError,)
+            ExponentialBackoff(cap=0.2, base=0.05),
+            retries=1,
+            supported_errors=(RedisConnectionError,),
         ),
         health_check_interval=30,
     )

@@ -14,13 +14,28 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot.card_state import MAX_ATTEMPTS, TOKEN_LENGTH, CardBusy, CardState, CardStore, is_token
+from bot.card_state import (
+    MAX_ATTEMPTS,
+    TOKEN_LENGTH,
+    CardBusy,
+    CardState,
+    CardStore,
+    is_token,
+    new_token,
+)
 from bot.catbuy.payload import parse_item
 from bot.picker import VariantPicker
 from tests.conftest import FIXTURES
 from tests.redis_server import free_port
 
 TTL = 3600
+
+
+async def created(cards: CardStore, state: CardState) -> str:
+    """A card saved under a fresh token, as the card service saves one."""
+    token = new_token()
+    assert await cards.save(token, state)
+    return token
 
 
 def make_state() -> CardState:
@@ -51,18 +66,20 @@ async def second(store: Redis) -> AsyncIterator[Redis]:
 async def test_create_and_get_round_trip(store: Redis) -> None:
     cards = CardStore(store, ttl_seconds=TTL)
     state = make_state()
-    token = await cards.create(state)
+    token = await created(cards, state)
     assert len(token) == TOKEN_LENGTH and is_token(token)
     assert len(token.encode()) == TOKEN_LENGTH
     assert await cards.get(token) == state
     assert 0 < await store.ttl(f"card:{token}") <= TTL
-    other = await cards.create(state)
+    other = await created(cards, state)
     assert other != token
+    assert not await cards.save(token, make_state())  # a token is never reused
+    assert await cards.get(token) == state
 
 
 async def test_expired_card_is_gone(store: Redis) -> None:
     cards = CardStore(store, ttl_seconds=TTL)
-    token = await cards.create(make_state())
+    token = await created(cards, make_state())
     await store.pexpire(f"card:{token}", 1)
     await asyncio.sleep(0.02)
     assert await cards.get(token) is None
@@ -71,7 +88,7 @@ async def test_expired_card_is_gone(store: Redis) -> None:
 
 async def test_forged_and_unknown_tokens(store: Redis) -> None:
     cards = CardStore(store, ttl_seconds=TTL)
-    await cards.create(make_state())
+    await created(cards, make_state())
     for token in ["", "short", "A" * 13, "AAAAAAAAAAA:", "AAAAAAAAAA é", "card:AAAAAAA"]:
         assert await cards.get(token) is None
         assert await cards.update(token, lambda s: s) is None
@@ -92,7 +109,7 @@ async def test_malformed_tokens_never_reach_the_store() -> None:
 
 async def test_undecodable_state_is_none(store: Redis) -> None:
     cards = CardStore(store, ttl_seconds=TTL)
-    token = await cards.create(make_state())
+    token = await created(cards, make_state())
     await store.set(f"card:{token}", b"\xff{not json")
     assert await cards.get(token) is None
     assert await cards.update(token, lambda s: s) is None
@@ -102,7 +119,7 @@ async def test_undecodable_state_is_none(store: Redis) -> None:
 
 async def test_update_returns_old_and_new_and_refreshes_ttl(store: Redis) -> None:
     cards = CardStore(store, ttl_seconds=TTL)
-    token = await cards.create(make_state())
+    token = await created(cards, make_state())
     await store.expire(f"card:{token}", 10)
     result = await cards.update(token, lambda s: s.model_copy(update={"choice": (1, 1)}))
     assert result is not None
@@ -114,7 +131,7 @@ async def test_update_returns_old_and_new_and_refreshes_ttl(store: Redis) -> Non
 
 async def test_get_refreshes_ttl(store: Redis) -> None:
     cards = CardStore(store, ttl_seconds=TTL)
-    token = await cards.create(make_state())
+    token = await created(cards, make_state())
     await store.expire(f"card:{token}", 10)
     assert await cards.get(token) is not None
     assert await store.ttl(f"card:{token}") > 10
@@ -123,7 +140,7 @@ async def test_get_refreshes_ttl(store: Redis) -> None:
 async def test_concurrent_taps_from_two_clients_lose_nothing(store: Redis, second: Redis) -> None:
     first = CardStore(store, ttl_seconds=TTL)
     other = CardStore(second, ttl_seconds=TTL)
-    token = await first.create(make_state())
+    token = await created(first, make_state())
 
     def bump(state: CardState) -> CardState:
         return state.model_copy(update={"photo": state.photo + 1})
@@ -142,7 +159,7 @@ async def test_concurrent_toggles_apply_each_tap_once(store: Redis, second: Redi
     cards = [CardStore(store, ttl_seconds=TTL), CardStore(second, ttl_seconds=TTL)]
     state = make_state()
     picker = VariantPicker(state.item)
-    token = await cards[0].create(state)
+    token = await created(cards[0], state)
 
     def toggle(dim: int, opt: int) -> Callable[[CardState], CardState]:
         def change(s: CardState) -> CardState:
@@ -173,7 +190,7 @@ def sync_client(store: Redis) -> SyncRedis:
 
 async def test_endless_contention_raises_busy(store: Redis) -> None:
     cards = CardStore(store, ttl_seconds=TTL)
-    token = await cards.create(make_state())
+    token = await created(cards, make_state())
     meddler = sync_client(store)
     calls = 0
 
