@@ -43,6 +43,7 @@ from bot.lookup import LookupService
 from bot.metrics import Metrics
 from bot.observability import UpdateOutcomes, upstream_recorder
 from bot.pacing import Pacer
+from bot.response_models import keep_response_models
 from bot.risk import RiskService
 from bot.shortlinks import HostResolver, ShortLinkResolver
 from bot.stats import DailyCounters
@@ -56,6 +57,7 @@ IMAGE_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
 
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+    keep_response_models()
     if session is None and settings.telegram_api_url:
         api = TelegramAPIServer.from_base(settings.telegram_api_url)
         session = AiohttpSession(api=api)
