@@ -27,5 +27,5 @@ def keep_response_models() -> int:
             and issubclass(method, TelegramMethod)
             and method is not TelegramMethod
         }
-        _kept.extend(Response[answer] for answer in answers)
+        _kept.extend(Response[answer] for answer in answers)  # type: ignore[valid-type]
     return len(_kept)
