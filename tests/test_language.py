@@ -7,6 +7,8 @@ built on the same Redis; the in-process store gets the same preference tests.
 
 from __future__ import annotations
 
+import asyncio
+
 import fakeredis
 import pytest
 from redis.asyncio import Redis
@@ -204,3 +206,15 @@ async def test_command_menu_is_registered_once_per_language() -> None:
     for lang in ("ru", "zh", "es"):
         assert set(descriptions[lang]) == {"help", "quota", "lang"}
         assert descriptions[lang]["help"] != descriptions[None]["help"]
+
+
+async def test_a_choice_is_read_once_then_trusted_for_a_few_seconds(store: Redis) -> None:
+    prefs = LanguagePrefs(store, fresh_seconds=0.2)
+    assert await prefs.locale(USER, "en") == "en"  # no choice: remembered too
+    await store.set(f"lang:{USER}", "ru")  # another replica's /lang
+    assert await prefs.locale(USER, "en") == "en"
+    await asyncio.sleep(0.3)
+    assert await prefs.locale(USER, "en") == "ru"
+    assert await prefs.set(USER, "zh")  # a choice made here shows at once
+    assert await prefs.locale(USER, "en") == "zh"
+    assert await LanguagePrefs(store).get(USER) == "zh"  # and is in the store
