@@ -150,15 +150,15 @@ class CardService:
             source_url=ref.canonical_url,
         )
         token = new_token()
-        # The state is saved and the photo's Telegram file looked up while the card
-        # is drawn (a tap can only come once the card has arrived).
-        saving = asyncio.ensure_future(self._save(token, state))
+        # The photo's Telegram file is looked up while the card is drawn, and the
+        # state saved while Telegram takes the card: a tap can only come once the
+        # card has arrived.
         photo = card_photo(state, picker)
         photo_file = asyncio.ensure_future(self._sender.photo_file(photo)) if photo else None
-        await asyncio.sleep(0)  # both requests leave before the drawing starts
         view = render_card(
             state, token, buy_url_template=self._settings.buy_url_template, picker=picker
         )
+        saving = asyncio.ensure_future(self._save(token, state))
         to = Destination(paste.chat_id, paste.message_id)
         await self._send(to, view, await photo_file if photo_file else None)
         await saving
