@@ -7,13 +7,17 @@ both modes. It serves one process only.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Iterable
 
 import fakeredis
 from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +36,7 @@ def open_store(redis_url: str | None) -> Redis:
     """A Redis client for ``redis_url``, or an in-process store when unset."""
     if not redis_url:
         log.warning("REDIS_URL is not set: using an in-process store (one process only)")
-        # Its pool stops at 100 connections too, like redis-py's (see below).
+        # Its pool would stop at 100 connections, like redis-py's (see below).
         return fakeredis.FakeAsyncRedis(max_connections=MAX_CONNECTIONS)
     # redis-py's default pool stops at 100 connections and then *raises*, so a
     # burst of 100 look-ups would read as "store down"; a blocking pool waits
@@ -49,4 +53,31 @@ def open_store(redis_url: str | None) -> Redis:
         ),
         health_check_interval=30,
     )
+    pool.connection_class = type(
+        pool.connection_class.__name__, (_WriteWithoutTask, pool.connection_class), {}
+    )
     return Redis(connection_pool=pool)
+
+
+class _WriteWithoutTask(AbstractConnection):
+    """Bounds each command's write with ``asyncio.timeout``, not ``asyncio.wait_for``.
+
+    On Python 3.11, redis-py's ``wait_for`` runs every write in a new task, so a
+    command leaves only two turns of the event loop after it was issued (work
+    started "in the background" did not overlap anything) and costs a task.
+    Mixed into the pool's own connection class, so TLS and sockets keep theirs.
+    """
+
+    async def send_packed_command(
+        self, command: bytes | str | Iterable[bytes], check_health: bool = True
+    ) -> None:
+        if not self.is_connected:  # connecting keeps redis-py's own timeouts
+            return await super().send_packed_command(command, check_health)
+        timeout, self.socket_timeout = self.socket_timeout, None
+        try:
+            async with asyncio.timeout(timeout):
+                await super().send_packed_command(command, check_health)
+        except TimeoutError:
+            raise RedisTimeoutError("Timeout writing to socket") from None
+        finally:
+            self.socket_timeout = timeout

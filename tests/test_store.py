@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import time
 
-from bot.store import open_store
+import pytest
+import redis
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from bot.store import SOCKET_TIMEOUT, open_store
 from tests.redis_server import running_redis
 
 
@@ -27,3 +34,34 @@ async def test_a_burst_past_redis_pys_default_pool_is_served() -> None:
     memory = open_store(None)
     await asyncio.gather(*(memory.set(f"k{i}", i) for i in range(300)))
     assert await memory.dbsize() == 300
+
+
+async def test_a_command_leaves_at_the_next_turn_of_the_loop() -> None:
+    """Work started "in the background" overlaps what follows (redis-py alone needs two turns)."""
+    with running_redis() as server:
+        store = open_store(server.url)
+        await store.ping()
+        writing = asyncio.ensure_future(store.set("card", "state"))
+        await asyncio.sleep(0)  # one turn
+        time.sleep(0.05)  # noqa: ASYNC251 - the loop must not turn again; Redis runs it meanwhile
+        with redis.Redis.from_url(server.url) as other:
+            assert other.get("card") == b"state"
+        await writing
+        await store.aclose()
+
+
+async def test_a_write_that_cannot_leave_times_out() -> None:
+    with running_redis() as server:
+        store = open_store(server.url)
+        await store.ping()
+        assert server.process is not None
+        os.kill(server.process.pid, signal.SIGSTOP)  # Redis stops reading its socket
+        try:
+            started = time.monotonic()
+            with pytest.raises(RedisTimeoutError):
+                await store.set("big", b"x" * 64 * 1024 * 1024)  # more than the socket buffers
+            assert time.monotonic() - started < SOCKET_TIMEOUT * 4
+        finally:
+            os.kill(server.process.pid, signal.SIGCONT)
+        assert await store.set("small", "ok")  # a new connection, Redis back
+        await store.aclose()
