@@ -155,12 +155,13 @@ class CardService:
         # card has arrived.
         photo = card_photo(state, picker)
         photo_file = asyncio.ensure_future(self._sender.photo_file(photo)) if photo else None
+        await asyncio.sleep(0)  # the look-up leaves before the drawing starts
         view = render_card(
             state, token, buy_url_template=self._settings.buy_url_template, picker=picker
         )
+        photo_file_id = await photo_file if photo_file else None
         saving = asyncio.ensure_future(self._save(token, state))
-        to = Destination(paste.chat_id, paste.message_id)
-        await self._send(to, view, await photo_file if photo_file else None)
+        await self._send(Destination(paste.chat_id, paste.message_id), view, photo_file_id)
         await saving
 
     async def _save(self, token: str, state: CardState) -> None:
