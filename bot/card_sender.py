@@ -2,19 +2,24 @@
 
 Telegram fetches photo URLs itself and caches a refusal for days, so a
 refused URL is downloaded here and uploaded as bytes (≤ 10 MB); the returned
-``file_id`` is remembered so the bytes are uploaded once. When that fails too,
-the card goes out as text.
+``file_id`` is remembered so the bytes are uploaded once: in the store for
+every replica, and in memory for the ones this process has used. The store is
+asked only after Telegram refuses a URL, so an ordinary card waits for no
+look-up. When the upload fails too, the card goes out as text.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, InputFile, InputMediaPhoto, Message
+from cachetools import LRUCache
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -24,6 +29,8 @@ log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 FILE_ID_TTL = 7 * 24 * 3600
+FILE_IDS_KEPT = 4096
+T = TypeVar("T")
 _PHOTO_REFUSALS = (
     "wrong file identifier",
     "failed to get http url content",
@@ -60,15 +67,15 @@ class CardSender:
         self._bot = bot
         self._images = images
         self._store = store
+        self._file_ids: LRUCache[str, str] = LRUCache(FILE_IDS_KEPT)  # photo URL -> file_id
 
-    async def send(
-        self, to: Destination, view: CardView, *, photo_file: str | None = None
-    ) -> Message:
-        """Send a new card; ``photo_file``: ``photo_file(view.photo)`` when the caller has it."""
+    async def send(self, to: Destination, view: CardView) -> Message:
+        """Send a new card."""
         if view.photo:
             try:
-                photo = photo_file or await self.photo_file(view.photo)
-                return await self._send_photo(to, photo, view)
+                return await self._by_reference(
+                    view.photo, lambda photo: self._send_photo(to, photo, view)
+                )
             except TelegramBadRequest as error:
                 if not is_photo_refusal(error):
                     raise
@@ -120,13 +127,15 @@ class CardSender:
 
     async def _edit_media(self, message: Message, view: CardView) -> None:
         assert view.photo is not None
-        media = InputMediaPhoto(media=await self.photo_file(view.photo), caption=view.caption)
         try:
-            await self._bot.edit_message_media(
-                chat_id=message.chat.id,
-                message_id=message.message_id,
-                media=media,
-                reply_markup=view.keyboard,
+            await self._by_reference(
+                view.photo,
+                lambda photo: self._bot.edit_message_media(
+                    chat_id=message.chat.id,
+                    message_id=message.message_id,
+                    media=InputMediaPhoto(media=photo, caption=view.caption),
+                    reply_markup=view.keyboard,
+                ),
             )
         except TelegramBadRequest as error:
             if not is_photo_refusal(error):
@@ -164,19 +173,36 @@ class CardSender:
         await self._remember(view.photo, sent)
         return sent
 
-    async def photo_file(self, url: str) -> str:
-        """A file_id from an earlier upload of ``url``, else the URL itself."""
+    async def _by_reference(self, url: str, put: Callable[[str], Awaitable[T]]) -> T:
+        """``put`` the photo by the file_id this process knows, else by its URL, else by
+        the file_id another process stored; Telegram's refusal when none is taken."""
+        file_id = self._file_ids.get(url)
+        if file_id is None:
+            try:
+                return await put(url)
+            except TelegramBadRequest as error:
+                if not is_photo_refusal(error):
+                    raise
+                file_id = await self._stored_file_id(url)
+                if file_id is None:
+                    raise
+                self._file_ids[url] = file_id
+        return await put(file_id)
+
+    async def _stored_file_id(self, url: str) -> str | None:
         try:
-            cached = await self._store.get(f"fid:{url}")
+            stored = await self._store.get(f"fid:{url}")
         except RedisError:
-            return url
-        return cached.decode() if isinstance(cached, bytes) else url
+            return None
+        return stored.decode() if isinstance(stored, bytes) else None
 
     async def _remember(self, url: str, message: Message) -> None:
         if not message.photo:
             return
+        file_id = message.photo[-1].file_id
+        self._file_ids[url] = file_id
         try:
-            await self._store.set(f"fid:{url}", message.photo[-1].file_id, ex=FILE_ID_TTL)
+            await self._store.set(f"fid:{url}", file_id, ex=FILE_ID_TTL)
         except RedisError:
             log.warning("could not remember an uploaded photo's file_id")
 

@@ -27,7 +27,6 @@ from bot.card import (
     PLATFORM_NAMES,
     VARIANT_PHOTO,
     CardView,
-    card_photo,
     render_card,
 )
 from bot.card_sender import CardSender, Destination
@@ -150,18 +149,12 @@ class CardService:
             source_url=ref.canonical_url,
         )
         token = new_token()
-        # The photo's Telegram file is looked up while the card is drawn, and the
-        # state saved while Telegram takes the card: a tap can only come once the
-        # card has arrived.
-        photo = card_photo(state, picker)
-        photo_file = asyncio.ensure_future(self._sender.photo_file(photo)) if photo else None
-        await asyncio.sleep(0)  # the look-up leaves before the drawing starts
         view = render_card(
             state, token, buy_url_template=self._settings.buy_url_template, picker=picker
         )
-        photo_file_id = await photo_file if photo_file else None
+        # Saved while Telegram takes the card: a tap can only come once it has arrived.
         saving = asyncio.ensure_future(self._save(token, state))
-        await self._send(Destination(paste.chat_id, paste.message_id), view, photo_file_id)
+        await self._send(Destination(paste.chat_id, paste.message_id), view)
         await saving
 
     async def _save(self, token: str, state: CardState) -> None:
@@ -173,9 +166,9 @@ class CardService:
         if not saved:
             log.error("card token collided (72 random bits): its taps reach the older card")
 
-    async def _send(self, to: Destination, view: CardView, photo_file: str | None) -> None:
+    async def _send(self, to: Destination, view: CardView) -> None:
         try:
-            await self._sender.send(to, view, photo_file=photo_file)
+            await self._sender.send(to, view)
         except TelegramAPIError as error:
             log.warning("card not sent: %s", error.message)
 

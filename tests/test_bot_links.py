@@ -165,6 +165,27 @@ async def test_refused_photo_url_is_uploaded_as_bytes(bot: Harness) -> None:
     assert photos[1].upload(photos[1].params["photo"]) is not None
 
 
+async def test_an_uploaded_photo_goes_by_its_file_id_afterwards(
+    redis_url: str, catbuy: FakeCatBuy
+) -> None:
+    url = "https://img.alicdn.com/imgextra/i3/1917047079/O1CN01TmBottle01_!!1917047079.jpg"
+    link = message_update("https://detail.tmall.com/item.htm?id=712455609913")
+    async with running_bot(redis_url, catbuy) as bot:
+        bot.session.refuse_photo_url(url)
+        await bot.feed(link)
+        await bot.feed(link)  # this process knows the file_id: no refused try
+        photos = bot.sent("sendPhoto")
+        assert [c.ok for c in photos] == [False, True, True]
+        file_id = photos[2].params["photo"]
+        assert str(file_id).startswith("AgAC") and not photos[2].files
+    async with running_bot(redis_url, catbuy) as bot:  # another replica, the same Redis
+        bot.session.refuse_photo_url(url)
+        await bot.feed(link)
+        photos = bot.sent("sendPhoto")
+        assert [c.ok for c in photos] == [False, True]  # the URL, then the stored file_id
+        assert photos[1].params["photo"] == file_id and not photos[1].files
+
+
 async def test_card_without_a_usable_photo_arrives_as_text(
     bot: Harness, catbuy: FakeCatBuy
 ) -> None:

@@ -201,3 +201,20 @@ async def test_taps_while_redis_is_down_get_a_short_answer(catbuy: FakeCatBuy) -
             assert toast is not None and "went wrong" in toast
             # It recovers by itself; this Redis kept nothing, so the card is gone.
             assert "expired" in (await card.tap_button("黑色") or "")
+
+
+async def test_a_refused_gallery_photo_is_uploaded_once(bot: Harness) -> None:
+    card = await open_card(bot)
+    await card.tap_button("▶")
+    second = card.photo
+    await card.tap_button("◀")
+    bot.session.refuse_photo_url(second)
+    bot.clear()
+    await card.tap_button("▶")  # refused by URL: downloaded and uploaded
+    edits = bot.sent("editMessageMedia")
+    assert [c.ok for c in edits] == [False, True] and edits[1].files
+    await card.tap_button("◀")
+    bot.clear()
+    await card.tap_button("▶")  # by the file_id the upload gave
+    [edit] = bot.sent("editMessageMedia")
+    assert edit.ok and str(card.photo).startswith("AgAC") and not edit.files
