@@ -6,6 +6,9 @@ A check costs real money ($0.03) and screens personal data, so:
   fails on our side or the upstream's;
 - the same value checked again within ``repeat_seconds`` is answered from a
   cache, free. The cache key is a salted hash of the value, never the value;
+- identical checks at the same moment pay once: in this process they share
+  one call, and across replicas a pending mark makes the others wait for the
+  first one's answer (with the cache off, only the in-process sharing holds);
 - logs and the audit stream hold only the masked value.
 """
 
@@ -16,7 +19,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol, TypeVar
@@ -35,6 +38,7 @@ from bot.catbuy.errors import (
 )
 from bot.catbuy.risk import RiskVerdict
 from bot.gate import BreakerOpen, Busy, StoreDown
+from bot.item_cache import InFlight
 from bot.risk_audit import AuditRecord, RiskAudit
 from bot.risk_values import RiskType, mask
 from bot.stats import Counter, DailyCounters
@@ -59,6 +63,16 @@ redis.call('INCR', key)
 redis.call('EXPIRE', key, ARGV[2])
 return {used + 1, day}
 """
+
+# KEYS: pending. ARGV: token. Drops the pending mark only while it is still ours.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# How long another replica's check of the same value is waited for, by default,
+# and how often its answer is looked for meanwhile.
+PENDING_SECONDS = 30.0
+PENDING_POLL = 0.1
 
 # Give a reservation back to the day it was taken from, never below zero.
 _REFUND = """
@@ -148,6 +162,8 @@ class RiskService:
         self._counters = counters
         self._reserve = store.register_script(_RESERVE)
         self._refund = store.register_script(_REFUND)
+        self._release = store.register_script(_RELEASE)
+        self._inflight: InFlight[RiskOutcome] = InFlight()
         self._salt: bytes | None = None
         self.audit = RiskAudit(store, f"{prefix}:audit", audit_maxlen)
 
@@ -176,8 +192,67 @@ class RiskService:
         hit = await self._store.get(cache_key) if self._repeat > 0 else None
         verdict = _cached_verdict(hit)
         if verdict is not None:
-            await self._count(await self._day(), cached=True)
-            return RiskOutcome(OutcomeKind.VERDICT, masked, verdict, cached=True)
+            return await self._cached(verdict, masked)
+        outcome, joined = await self._inflight.run(
+            cache_key, lambda: self._once_across_replicas(admin_id, kind, value, masked, cache_key)
+        )
+        if not joined:
+            return outcome
+        if outcome.kind is OutcomeKind.VERDICT and outcome.verdict is not None:
+            return await self._cached(outcome.verdict, masked)
+        return replace(outcome, notify_admins=False)  # the first check tells the admins
+
+    async def _cached(self, verdict: RiskVerdict, masked: str) -> RiskOutcome:
+        await self._count(await self._day(), cached=True)
+        return RiskOutcome(OutcomeKind.VERDICT, masked, verdict, cached=True)
+
+    async def _once_across_replicas(
+        self, admin_id: int, kind: RiskType, value: str, masked: str, cache_key: str
+    ) -> RiskOutcome:
+        """Pay for the check unless another replica is checking the value: then its answer."""
+        if self._repeat <= 0:  # no cache to hand an answer over
+            return await self._pay(admin_id, kind, value, masked, cache_key)
+        pending = cache_key.replace(":cache:", ":pending:", 1)
+        token = secrets.token_hex(8)
+        wait = self._timeout or PENDING_SECONDS
+        deadline = asyncio.get_running_loop().time() + wait
+        while not await self._store.set(pending, token, nx=True, px=round(wait * 1000) + 5000):
+            verdict = await self._answer_from_other(cache_key, pending, deadline)
+            if verdict is not None:
+                return await self._cached(verdict, masked)
+            if asyncio.get_running_loop().time() >= deadline:
+                return RiskOutcome(OutcomeKind.TIMEOUT, masked)
+            # The other check ended without an answer: this one tries.
+        try:
+            # Answered between this check's first look and its mark? Then free.
+            verdict = _cached_verdict(await self._store.get(cache_key))
+            if verdict is not None:
+                return await self._cached(verdict, masked)
+            return await self._pay(admin_id, kind, value, masked, cache_key)
+        finally:
+            try:
+                await self._release(keys=[pending], args=[token])
+            except RedisError:
+                log.warning("store unreachable: pending risk check left to expire")
+
+    async def _answer_from_other(
+        self, cache_key: str, pending: str, deadline: float
+    ) -> RiskVerdict | None:
+        """Wait while another replica checks: its verdict, or None once it stops or time is up."""
+        loop = asyncio.get_running_loop()
+        while loop.time() < deadline:
+            await asyncio.sleep(PENDING_POLL)
+            verdict = _cached_verdict(await self._store.get(cache_key))
+            if verdict is not None:
+                return verdict
+            if not await self._store.exists(pending):
+                # Gone just now? The answer is written before the mark is dropped.
+                return _cached_verdict(await self._store.get(cache_key))
+        return None
+
+    async def _pay(
+        self, admin_id: int, kind: RiskType, value: str, masked: str, cache_key: str
+    ) -> RiskOutcome:
         used, day = await self._reserve(
             keys=[f"{self._prefix}:budget"], args=[self._budget, _DAY_TTL]
         )

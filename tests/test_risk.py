@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 import pytest
 from pydantic import SecretStr
@@ -29,6 +30,7 @@ from tests.redis_server import RedisServer
 
 BLACKLISTED_EMAIL = "buyer.one@example.com"
 API_KEY = "cbk_risk_test_key_123456"
+T = TypeVar("T")
 
 
 @dataclass
@@ -303,3 +305,48 @@ async def test_paid_checks_reach_the_bot_wide_stats(rig: RiskRig, redis: Redis) 
     await service.check(1, RiskType.EMAIL, BLACKLISTED_EMAIL)
     snapshot = await counters.snapshot()
     assert snapshot.risk_checks == 1
+
+
+async def test_identical_checks_at_once_pay_once(redis: Redis) -> None:
+    async with risk_rig(redis) as rig:
+        rig.fake.latency = 0.2
+        outcomes = await asyncio.gather(
+            *(rig.service.check(admin, RiskType.EMAIL, BLACKLISTED_EMAIL) for admin in (1, 1, 2))
+        )
+        assert rig.upstream_calls() == 1
+        assert sorted(o.cached for o in outcomes) == [False, True, True]
+        assert all(o.verdict == outcomes[0].verdict for o in outcomes)
+        stats = await rig.service.today()
+        assert (stats.checks, stats.cached, stats.budget_used) == (1, 2, 1)
+
+
+async def test_identical_checks_on_two_replicas_pay_once(redis: Redis) -> None:
+    async with risk_rig(redis) as first, risk_rig(redis) as second:
+        for rig in (first, second):
+            rig.fake.latency = 0.3
+        outcomes = await asyncio.gather(
+            first.service.check(1, RiskType.EMAIL, BLACKLISTED_EMAIL),
+            second.service.check(2, RiskType.EMAIL, BLACKLISTED_EMAIL),
+        )
+        assert first.upstream_calls() + second.upstream_calls() == 1
+        assert sorted(o.cached for o in outcomes) == [False, True]
+        assert outcomes[0].verdict == outcomes[1].verdict
+        assert (await first.service.today()).budget_used == 1
+
+
+async def test_a_failed_check_on_another_replica_lets_this_one_try(redis: Redis) -> None:
+    async with risk_rig(redis) as first, risk_rig(redis) as second:
+        first.fake.latency = 0.3
+        first.fail_with("500")
+        failed, answered = await asyncio.gather(
+            first.service.check(1, RiskType.EMAIL, BLACKLISTED_EMAIL),
+            _after(0.1, second.service.check(2, RiskType.EMAIL, BLACKLISTED_EMAIL)),
+        )
+        assert failed.kind is OutcomeKind.UPSTREAM_ERROR
+        assert answered.kind is OutcomeKind.VERDICT and not answered.cached
+        assert second.upstream_calls() == 1
+
+
+async def _after(seconds: float, check: Awaitable[T]) -> T:
+    await asyncio.sleep(seconds)
+    return await check
