@@ -167,3 +167,18 @@ def test_shipping_time_in_days_when_the_upstream_gives_a_number(
     with i18n.context(), i18n.use_locale(lang):
         caption = render_card(state_for(item), TOKEN, buy_url_template=None).caption
     assert words in caption
+
+
+@pytest.mark.parametrize(
+    ("fixture", "weight"),
+    [
+        ("taobao_two_dims.json", "weight 350 g"),  # the upstream's "0.35": kilograms
+        ("1688_price_range.json", "weight 420 g"),
+        ("taobao_en_real_pids.json", "weight 612 g"),
+        ("tmall_one_dim_numeric.json", "weight 410 g"),
+    ],
+)
+def test_weight_reads_as_a_shipping_agent_expects(fixture: str, weight: str, i18n: I18n) -> None:
+    with i18n.context(), i18n.use_locale("en"):
+        caption = render_card(state_for(load(fixture)), TOKEN, buy_url_template=None).caption
+    assert weight in caption

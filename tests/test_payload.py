@@ -79,7 +79,7 @@ def test_taobao_two_dims() -> None:
     assert sum(1 for s in parsed.skus if s.stock == 0) == 3
     assert parsed.stock == 1089 and parsed.min_order == 1
     assert parsed.sales == 1000
-    assert parsed.weight_grams == Decimal("0.35")
+    assert parsed.weight_grams == Decimal("350.00")  # "0.35": kilograms
     assert parsed.shop == "北巷制衣工作室"
     assert parsed.location == "广东 广州"
     assert parsed.delivery_time == "48小时内发货"
@@ -247,6 +247,10 @@ def test_image_urls(value: object, expected: str | None) -> None:
         ("num", -4, "stock", None),
         ("min_num", "3", "min_order", 3),
         ("sales_data", {"weight": "1.2kg"}, "weight_grams", Decimal("1200.0")),
+        ("sales_data", {"weight": "0.5 g"}, "weight_grams", Decimal("0.5")),
+        ("sales_data", {"weight": 0.42}, "weight_grams", Decimal("420.00")),
+        ("sales_data", {"weight": "1.5"}, "weight_grams", Decimal("1.5")),
+        ("sales_data", {"weight": 0}, "weight_grams", None),
         ("sales_data", ["weight", 5], "weight_grams", None),
         ("sales_data", {"sales": True}, "sales", None),
         ("seller_info", "shop", "shop", None),

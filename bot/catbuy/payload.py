@@ -12,7 +12,9 @@ Assumptions the public reference does not document (kept here, in one place):
 
 * HTTP 200 with ``code != 1`` means the look-up failed and ``msg`` says why
   (e.g. the item does not exist): :class:`ItemNotFound`.
-* ``sales_data.weight`` is in grams, whatever its magnitude.
+* ``sales_data.weight`` is in grams, except that a bare number under 1 is in
+  kilograms: nothing ships at under a gram, and the upstream sends a 280 g
+  T-shirt as ``"0.35"`` and a candle cup as ``"0.42"``. A unit, when given, wins.
 * ``num`` is the item's total stock; ``quantity`` is a SKU's stock.
 """
 
@@ -193,12 +195,15 @@ def _as_sales(value: object) -> int | None:
 def _as_grams(value: object) -> Decimal | None:
     if not isinstance(value, str):
         number = _as_money(value)
-        return number if number else None
-    match = _WEIGHT.fullmatch(value.strip()[:64])
-    if not match:
+        unit = ""
+    else:
+        match = _WEIGHT.fullmatch(value.strip()[:64])
+        if not match:
+            return None
+        number, unit = Decimal(match.group(1)), (match.group(2) or "").lower()
+    if not number:
         return None
-    number = Decimal(match.group(1))
-    if (match.group(2) or "").lower() == "kg":
+    if unit == "kg" or (not unit and number < 1):
         number *= 1000
     return _bounded(number) or None
 
