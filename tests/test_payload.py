@@ -225,6 +225,9 @@ def test_title_is_cleaned_and_bounded() -> None:
         ("https://x.com/a.jpg#top", "https://x.com/a.jpg"),
         ("HTTPS://x.com/a.jpg_.webp?w=1", "https://x.com/a.jpg?w=1"),
         ("https://x.com/a.jpg\u200b", None),
+        ("https://x.com/a\u00a0b.jpg", None),  # a no-break space
+        ("https://x.com/a\tb.jpg", None),
+        ("https://img.example.cn/商品/a.jpg", "https://img.example.cn/商品/a.jpg"),
         ("https://x.com/" + "a" * 5000, None),
         ({"src": "https://x.com/a.jpg"}, None),
         (42, None),
