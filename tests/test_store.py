@@ -65,3 +65,17 @@ async def test_a_write_that_cannot_leave_times_out() -> None:
             os.kill(server.process.pid, signal.SIGCONT)
         assert await store.set("small", "ok")  # a new connection, Redis back
         await store.aclose()
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("redis://127.0.0.1:6379/0", redis.asyncio.Connection),
+        ("rediss://127.0.0.1:6379/0", redis.asyncio.SSLConnection),
+        ("unix:///run/redis.sock", redis.asyncio.UnixDomainSocketConnection),
+    ],
+)
+async def test_every_kind_of_url_keeps_its_own_connection_class(url: str, kind: type) -> None:
+    store = open_store(url)  # no connection is made until a command
+    assert issubclass(store.connection_pool.connection_class, kind)
+    await store.aclose()
