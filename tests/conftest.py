@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from redis.asyncio import Redis
 
+from bot.catbuy.client import CatBuyClient
 from bot.store import open_store
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.harness import Harness, running_bot
@@ -69,6 +71,14 @@ async def bot(redis_url: str, catbuy: FakeCatBuy) -> AsyncIterator[Harness]:
     """The whole bot in-process on an emptied Redis, fakes at the edges."""
     async with running_bot(redis_url, catbuy) as harness:
         yield harness
+
+
+@pytest.fixture
+async def client(fake: FakeCatBuy) -> AsyncIterator[CatBuyClient]:
+    """The real upstream client, talking to the test module's own ``fake`` upstream."""
+    catbuy = CatBuyClient(fake.base_url, SecretStr(fake.key), timeout=5)
+    yield catbuy
+    await catbuy.aclose()
 
 
 @pytest.fixture(params=["redis", "memory"])

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from bot.breaker import CLOSED_FRESH, Breaker, BreakerReason, Verdict
@@ -25,13 +24,6 @@ TMALL = ItemRef(platform=Platform.TMALL, item_id="712455609913")
 async def fake() -> AsyncIterator[FakeCatBuy]:
     async with FakeCatBuy(KEY, rps=50) as upstream:
         yield upstream
-
-
-@pytest.fixture
-async def client(fake: FakeCatBuy) -> AsyncIterator[CatBuyClient]:
-    catbuy = CatBuyClient(fake.base_url, SecretStr(KEY), timeout=5)
-    yield catbuy
-    await catbuy.aclose()
 
 
 def replica(store: Redis, cooldown: float = COOLDOWN) -> UpstreamGate:

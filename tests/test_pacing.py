@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from bot.breaker import Breaker
@@ -38,13 +37,6 @@ def test_spaced_calls_never_put_more_than_rps_in_a_second(rps: float) -> None:
 async def fake() -> AsyncIterator[FakeCatBuy]:
     async with FakeCatBuy(KEY, rps=2) as upstream:
         yield upstream
-
-
-@pytest.fixture
-async def client(fake: FakeCatBuy) -> AsyncIterator[CatBuyClient]:
-    catbuy = CatBuyClient(fake.base_url, SecretStr(KEY), timeout=5)
-    yield catbuy
-    await catbuy.aclose()
 
 
 async def test_users_take_turns(redis: Redis) -> None:
