@@ -29,7 +29,7 @@ from aiogram import Dispatcher, Router
 from aiogram.filters import Filter
 from aiogram.types import Message
 
-from bot.app import build_app
+from bot.app import build_app, freeze_startup_heap
 from bot.config import load_settings
 from tests.fakes.telegram import RecordingSession, make_bot, message_update
 
@@ -123,6 +123,7 @@ async def main(chatter: int, links: int, redis_url: str | None) -> None:
     async with build_app(settings, bot_session=session, catbuy_transport=upstream()) as app:
         if redis_url:
             await app.store.flushall()
+        freeze_startup_heap()  # as bot.app.run does
         # Interleaved rounds, best of each: noise on a shared machine only slows a round.
         floor_rates, bot_rates = [], []
         for _ in range(ROUNDS):

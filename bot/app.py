@@ -7,6 +7,7 @@ handlers as keyword arguments (``Services``). No globals elsewhere.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -222,10 +223,22 @@ async def build_app(
         await store.aclose()
 
 
+def freeze_startup_heap() -> None:
+    """Leave what start-up built out of every later garbage collection.
+
+    aiogram's types and pydantic's schemas are ~230,000 objects that live as
+    long as the process; a full collection over them stalled every chat for
+    ~0.2 s on a small VM, whenever enough new objects had piled up.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def run(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM: webhook mode when WEBHOOK_URL is set, else polling."""
     async with build_app(settings) as app:
         await register_commands(app.bot, app.services["i18n"])
+        freeze_startup_heap()
         if settings.webhook_url:
             await _run_webhook(app)
         else:
