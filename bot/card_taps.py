@@ -18,7 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import CardAct, CardTap
 from bot.card import MAX_BUTTONS, OWN_BUTTONS, VARIANT_PHOTO, card_photo, render_card
 from bot.card_sender import CardSender
-from bot.card_state import CardState, CardStore
+from bot.card_state import CardBusy, CardState, CardStore
 from bot.picker import VariantPicker
 from bot.picker_view import page_sizes
 
@@ -103,7 +103,11 @@ class CardTaps:
             outcome[:] = [apply_tap(state, tap)]
             return outcome[0].state or state
 
-        updated = await self._cards.update(tap.token, change) if message else None
+        try:
+            updated = await self._cards.update(tap.token, change) if message else None
+        except CardBusy:  # many taps on one card at once, in a busy group
+            await answer(_("Many taps at once: please tap again."))
+            return
         if updated is None or message is None:
             await answer(_("This card has expired. Paste the link again."))
             return

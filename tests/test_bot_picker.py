@@ -6,6 +6,9 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
+
+from bot import card_state
 from bot.callbacks import CardAct, CardTap
 from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy
@@ -218,3 +221,15 @@ async def test_a_refused_gallery_photo_is_uploaded_once(bot: Harness) -> None:
     await card.tap_button("▶")  # by the file_id the upload gave
     [edit] = bot.sent("editMessageMedia")
     assert edit.ok and str(card.photo).startswith("AgAC") and not edit.files
+
+
+async def test_a_card_too_busy_to_change_asks_for_another_tap(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    card = await open_card(bot)
+    monkeypatch.setattr(card_state, "MAX_ATTEMPTS", 0)  # every round lost to other taps
+    bot.clear()
+    assert await card.tap_button("黑色") == "Many taps at once: please tap again."
+    assert {c.method for c in bot.sent()} == {"answerCallbackQuery"}
+    monkeypatch.undo()
+    assert await card.tap_button("黑色") is None  # and the next tap works
