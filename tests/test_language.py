@@ -209,11 +209,11 @@ async def test_command_menu_is_registered_once_per_language() -> None:
 
 
 async def test_a_choice_is_read_once_then_trusted_for_a_few_seconds(store: Redis) -> None:
-    prefs = LanguagePrefs(store, fresh_seconds=0.2)
+    prefs = LanguagePrefs(store, fresh_seconds=1.0)
     assert await prefs.locale(USER, "en") == "en"  # no choice: remembered too
     await store.set(f"lang:{USER}", "ru")  # another replica's /lang
     assert await prefs.locale(USER, "en") == "en"
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(1.1)
     assert await prefs.locale(USER, "en") == "ru"
     assert await prefs.set(USER, "zh")  # a choice made here shows at once
     assert await prefs.locale(USER, "en") == "zh"
