@@ -323,7 +323,7 @@ async def test_identical_checks_at_once_pay_once(redis: Redis) -> None:
 async def test_identical_checks_on_two_replicas_pay_once(redis: Redis) -> None:
     async with risk_rig(redis) as first, risk_rig(redis) as second:
         for rig in (first, second):
-            rig.fake.latency = 0.3
+            rig.fake.latency = 0.5
         outcomes = await asyncio.gather(
             first.service.check(1, RiskType.EMAIL, BLACKLISTED_EMAIL),
             second.service.check(2, RiskType.EMAIL, BLACKLISTED_EMAIL),
