@@ -124,6 +124,7 @@ async def main(chatter: int, links: int, redis_url: str | None) -> None:
         if redis_url:
             await app.store.flushall()
         freeze_startup_heap()  # as bot.app.run does
+        store_rtt = await _round_trip_ms(app.store)
         # Interleaved rounds, best of each: noise on a shared machine only slows a round.
         floor_rates, bot_rates = [], []
         for _ in range(ROUNDS):
@@ -143,7 +144,10 @@ async def main(chatter: int, links: int, redis_url: str | None) -> None:
             batch = updates[start : start + size]
             paid_rounds.append([await _card_latency(app, session, u) for u in batch])
             cached_rounds.append([await _card_latency(app, session, u) for u in batch])
-    print(f"store: {'redis' if redis_url else 'in-process store'}")
+    print(
+        f"store: {'redis' if redis_url else 'in-process store'}"
+        f" (one round trip, PING median: {store_rtt:.3f} ms)"
+    )
     print(f"(a) chatter, {chatter} group messages without links, best of {ROUNDS} rounds")
     print(f"    aiogram floor (1 async filter, empty handler): {floor_rate:9.0f} updates/s")
     print(f"    full bot:                                      {bot_rate:9.0f} updates/s")
@@ -168,6 +172,16 @@ async def _card_latency(app: Any, session: RecordingSession, update: dict[str, A
     await app.dispatcher.feed_raw_update(app.bot, update)
     [card] = [c for c in session.sent[before:] if c.method == "sendPhoto"]
     return (card.time - started) * 1000
+
+
+async def _round_trip_ms(store: Any) -> float:
+    """What one store command costs on this machine: the figures below scale with it."""
+    times = []
+    for _ in range(500):
+        started = time.perf_counter()
+        await store.ping()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
 
 
 def _median_p95(latencies: list[float]) -> tuple[float, float]:
