@@ -29,9 +29,9 @@ TEXT_LIMIT = 4096
 MAX_BUTTONS = 100
 # Our own rows: gallery (3), marketplace link (1), operator's buy button (1).
 OWN_BUTTONS = 5
-VARIANT_PHOTO = -1
+VARIANT_PHOTO = -1  # CardState.photo value: show the chosen option's image
 MAX_ATTRIBUTES = 3
-_TAG = re.compile(r"<[^>]*>")  # CardState.photo value: show the chosen option's image
+_TAG = re.compile(r"<[^>]*>")
 
 PLATFORM_NAMES: dict[Platform, str] = {
     Platform.TAOBAO: "Taobao",
@@ -188,10 +188,10 @@ def _fact_lines(item: Item) -> list[str]:
 def _shipping(delivery_time: str) -> str:
     """ "ships in 3 days" when the upstream gives a bare number (days), else its words."""
     try:
-        days = Decimal(delivery_time)
+        days: Decimal | None = Decimal(delivery_time)
     except ArithmeticError:
-        return _("ships in {time}").format(time=delivery_time[:30])
-    if not days.is_finite() or days <= 0:
+        days = None
+    if days is None or not days.is_finite() or days <= 0:
         return _("ships in {time}").format(time=delivery_time[:30])
     return ngettext("ships in {days} day", "ships in {days} days", math.ceil(days)).format(
         days=format_number(days, 1)

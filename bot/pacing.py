@@ -6,7 +6,7 @@ interval. Calls are therefore *spaced*: at least ``pace_interval(rps)`` apart
 (an 8% margin over ``1/RPS``: 80 ms of arrival jitter tolerated at 2 RPS)
 across every process sharing the store.
 
-Two Lua scripts keep the spacing, both on Redis ``TIME``:
+Lua scripts keep the spacing, all on Redis ``TIME``; the queue's two:
 - ``reserve`` (GCRA): hands out the next free slot, so processes queue in
   order instead of racing;
 - ``confirm``: at the slot, claims it only when the last claimed call is at
