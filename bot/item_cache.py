@@ -11,7 +11,7 @@ again in a busy group costs no round trip.
 
 Coalescing has two halves:
 - in one process, identical look-ups in flight share one task
-  (``InFlight``);
+  (``bot.in_flight.InFlight``);
 - across processes, a short lock (SET NX PX, kept alive by its holder) names
   the one process that fetches; the others poll the cache until the answer
   appears, and take over when the lock vanishes without one (the holder died
@@ -29,10 +29,9 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Generic, TypeVar
 
 from cachetools import TLRUCache
 from redis.asyncio import Redis
@@ -43,7 +42,6 @@ from bot.timers import repeating
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
 # A not-found answer is cached this long at most: items get listed again.
 NOT_FOUND_TTL = 600
@@ -277,26 +275,3 @@ class HeldLock:
         """See ``ItemCache.publish``."""
         self.published = True
         self.cache.publish(self.ref, self.lang, self.token, answer)
-
-
-class InFlight(Generic[T]):
-    """Identical work in flight in this process runs once; the others join it."""
-
-    def __init__(self) -> None:
-        self._tasks: dict[Hashable, asyncio.Future[T]] = {}
-
-    def __len__(self) -> int:
-        return len(self._tasks)
-
-    async def run(self, key: Hashable, work: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
-        """The result of ``work`` for ``key``, and whether this caller joined another's.
-
-        The shared task survives a caller being cancelled (the others still wait on it).
-        """
-        task = self._tasks.get(key)
-        joined = task is not None
-        if task is None:
-            task = asyncio.ensure_future(work())
-            self._tasks[key] = task
-            task.add_done_callback(lambda _t: self._tasks.pop(key, None))
-        return await asyncio.shield(task), joined

@@ -22,8 +22,9 @@ from redis.exceptions import RedisError
 from bot.breaker import BreakerReason
 from bot.catbuy.errors import CatBuyError, ItemNotFound, RateLimited, UpstreamTimeout
 from bot.gate import BreakerOpen, Busy, StoreDown, UpstreamGate
+from bot.in_flight import InFlight
 from bot.item import Item, ItemRef
-from bot.item_cache import CacheEntry, EntryKind, InFlight, ItemCache
+from bot.item_cache import CacheEntry, EntryKind, ItemCache
 from bot.ledger import Charge, Limit, QuotaLedger, QuotaStatus
 from bot.stats import Counter, DailyCounters, DailyStats
 

@@ -38,7 +38,7 @@ from bot.catbuy.errors import (
 )
 from bot.catbuy.risk import RiskVerdict
 from bot.gate import BreakerOpen, Busy, StoreDown
-from bot.item_cache import InFlight
+from bot.in_flight import InFlight
 from bot.risk_audit import AuditRecord, RiskAudit
 from bot.risk_values import RiskType, mask
 from bot.stats import Counter, DailyCounters
