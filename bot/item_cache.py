@@ -10,8 +10,8 @@ most ``RECENT_SECONDS`` and never past their time in the store): a link pasted
 again in a busy group costs no round trip.
 
 Coalescing has two halves:
-- in one process, identical look-ups in flight share one task
-  (``bot.in_flight.InFlight``);
+- in one process, identical look-ups in flight share one fetch
+  (``bot.in_flight.InFlight``): the first runs it, the others wait for its result;
 - across processes, a short lock (SET NX PX, kept alive by its holder) names
   the one process that fetches; the others poll the cache until the answer
   appears, and take over when the lock vanishes without one (the holder died

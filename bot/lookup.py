@@ -180,6 +180,8 @@ class LookupService:
         loop = asyncio.get_running_loop()
         while True:
             try:
+                # A last guard: the work bounds itself by the deadline, and a
+                # first caller cut off here leaves the work to a joiner.
                 async with asyncio.timeout_at(ask.deadline + 0.5):
                     result, joined = await self._inflight.run(
                         (ask.ref.key, ask.lang), lambda: self._resolve(ask)
