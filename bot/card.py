@@ -17,6 +17,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
+from bot.buttons import link_button, tap_button
 from bot.callbacks import CardAct, card_tap
 from bot.card_state import CardState
 from bot.formatting import format_count, format_number
@@ -217,14 +218,14 @@ def render_keyboard(
         )
     rows.extend(_gallery_rows(state, token))
     links = [
-        InlineKeyboardButton(
-            text=_("Open on {marketplace}").format(marketplace=PLATFORM_NAMES[state.item.platform]),
-            url=state.source_url,
+        link_button(
+            _("Open on {marketplace}").format(marketplace=PLATFORM_NAMES[state.item.platform]),
+            state.source_url,
         )
     ]
     buy_url = buy_link(buy_url_template, state)
     if buy_url:
-        links.append(InlineKeyboardButton(text=_("🛒 Buy through us"), url=buy_url))
+        links.append(link_button(_("🛒 Buy through us"), buy_url))
     rows.append(links)
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
@@ -241,9 +242,9 @@ def _gallery_rows(state: CardState, token: str) -> list[list[InlineKeyboardButto
 
     return [
         [
-            InlineKeyboardButton(text="◀", callback_data=tap((index - 1) % count)),
-            InlineKeyboardButton(text=label, callback_data=card_tap(token, CardAct.NOOP)),
-            InlineKeyboardButton(text="▶", callback_data=tap((index + 1) % count)),
+            tap_button("◀", tap((index - 1) % count)),
+            tap_button(label, card_tap(token, CardAct.NOOP)),
+            tap_button("▶", tap((index + 1) % count)),
         ]
     ]
 

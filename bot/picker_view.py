@@ -22,6 +22,7 @@ from aiogram.types import InlineKeyboardButton
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
+from bot.buttons import tap_button
 from bot.callbacks import CardAct, card_tap
 from bot.formatting import format_count
 from bot.picker import NOT_CHOSEN, Choice, OptionState, VariantPicker
@@ -66,7 +67,7 @@ def picker_rows(
             rows.extend(_dimension_rows(picker, choice, d, size, page, token))
     if any(c != NOT_CHOSEN for c in choice):
         reset = card_tap(token, CardAct.RESET)
-        rows.append([InlineKeyboardButton(text="↺ " + _("Reset"), callback_data=reset)])
+        rows.append([tap_button("↺ " + _("Reset"), reset)])
     return rows
 
 
@@ -109,7 +110,7 @@ def _dimension_rows(
     if count > 1:
         title = f"{title} · {page + 1}/{count}"
     header = card_tap(token, CardAct.NOOP, dim=d)
-    rows = [[InlineKeyboardButton(text=title, callback_data=header)]]
+    rows = [[tap_button(title, header)]]
     states = picker.options(choice, d)
     per_row, width = _row_shape([state.option.label for state in states])
     shown = states[page * size : (page + 1) * size]
@@ -119,8 +120,8 @@ def _dimension_rows(
     if count > 1:
         rows.append(
             [
-                InlineKeyboardButton(text="◀", callback_data=_page_tap(token, d, page - 1, count)),
-                InlineKeyboardButton(text="▶", callback_data=_page_tap(token, d, page + 1, count)),
+                tap_button("◀", _page_tap(token, d, page - 1, count)),
+                tap_button("▶", _page_tap(token, d, page + 1, count)),
             ]
         )
     return rows
@@ -137,7 +138,7 @@ def _option_button(state: OptionState, d: int, width: int, token: str) -> Inline
     elif not state.available:
         label = UNAVAILABLE_MARK + label
     data = card_tap(token, CardAct.OPTION, dim=d, opt=state.index)
-    return InlineKeyboardButton(text=label, callback_data=data)
+    return tap_button(label, data)
 
 
 def _row_shape(labels: Sequence[str]) -> tuple[int, int]:
