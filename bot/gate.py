@@ -62,14 +62,20 @@ class UpstreamGate:
         self.max_retries = max_retries
 
     async def call(
-        self, user_id: int, fn: Callable[[], Awaitable[T]], *, deadline: float | None = None
+        self,
+        user_id: int,
+        fn: Callable[[], Awaitable[T]],
+        *,
+        deadline: float | None = None,
+        paced: bool = False,
     ) -> T:
         """Run ``fn`` (one upstream request) in ``user_id``'s turn; see the module docstring.
 
-        ``deadline`` (``loop.time()``) bounds the wait for a slot.
+        ``deadline`` (``loop.time()``) bounds the wait for a slot. ``paced``: the
+        caller has taken a slot already (``bot.admission``); the breaker still decides.
         """
         loop = asyncio.get_running_loop()
-        probing, paced = await self._admit(user_id)
+        probing, paced = await self._admit(user_id, paced)
         attempt = 0
         try:
             while True:
@@ -111,12 +117,14 @@ class UpstreamGate:
             await self._settle(self.breaker.close)
         return result
 
-    async def _admit(self, user_id: int) -> tuple[bool, bool]:
+    async def _admit(self, user_id: int, paced: bool) -> tuple[bool, bool]:
         """Ask the breaker (in memory while it is closed), then try for a free slot.
 
         (probing, paced); a probe is given back when the slot cannot be asked for.
         """
         probing = await self._admitted()
+        if paced:
+            return probing, True
         try:
             return probing, await self.pacer.take_if_free(user_id)
         except RedisError as exc:

@@ -23,36 +23,40 @@ from redis.asyncio import Redis
 # still finds yesterday's key and /stats around midnight reads it.
 _SLACK_SECONDS = 3600
 
-# ARGV: user, chat ('' for none), user quota, chat quota, budget, exempt ('1'/'0'),
+# A Lua function (``bot.admission`` runs it with a pacing slot in one script).
+# Args: user, chat ('' for none), user quota, chat quota, budget, exempt ('1'/'0'),
 # prefix, slack. Returns {refused (0 none, 1 user, 2 chat, 3 budget), reset_s, day}.
-_CHARGE = """
-local now = tonumber(redis.call('TIME')[1])
-local day = math.floor(now / 86400)
-local reset = (day + 1) * 86400 - now
-local p = ARGV[7] .. ':'
-local ukey = p .. 'u:' .. day .. ':' .. ARGV[1]
-local ckey = p .. 'c:' .. day .. ':' .. ARGV[2]
-local bkey = p .. 'b:' .. day
-if ARGV[6] ~= '1' and tonumber(redis.call('GET', ukey) or '0') >= tonumber(ARGV[3]) then
-  return {1, reset, day}
+CHARGE_FUNCTION = """
+local function charge(user, chat, user_quota, chat_quota, budget, exempt, prefix, slack)
+  local now = tonumber(redis.call('TIME')[1])
+  local day = math.floor(now / 86400)
+  local reset = (day + 1) * 86400 - now
+  local p = prefix .. ':'
+  local ukey = p .. 'u:' .. day .. ':' .. user
+  local ckey = p .. 'c:' .. day .. ':' .. chat
+  local bkey = p .. 'b:' .. day
+  if exempt ~= '1' and tonumber(redis.call('GET', ukey) or '0') >= tonumber(user_quota) then
+    return {1, reset, day}
+  end
+  if chat ~= '' and tonumber(redis.call('GET', ckey) or '0') >= tonumber(chat_quota) then
+    return {2, reset, day}
+  end
+  if tonumber(redis.call('GET', bkey) or '0') >= tonumber(budget) then
+    return {3, reset, day}
+  end
+  local ttl = reset + tonumber(slack)
+  redis.call('INCR', ukey)
+  redis.call('EXPIRE', ukey, ttl)
+  if chat ~= '' then
+    redis.call('INCR', ckey)
+    redis.call('EXPIRE', ckey, ttl)
+  end
+  redis.call('INCR', bkey)
+  redis.call('EXPIRE', bkey, ttl)
+  return {0, reset, day}
 end
-if ARGV[2] ~= '' and tonumber(redis.call('GET', ckey) or '0') >= tonumber(ARGV[4]) then
-  return {2, reset, day}
-end
-if tonumber(redis.call('GET', bkey) or '0') >= tonumber(ARGV[5]) then
-  return {3, reset, day}
-end
-local ttl = reset + tonumber(ARGV[8])
-redis.call('INCR', ukey)
-redis.call('EXPIRE', ukey, ttl)
-if ARGV[2] ~= '' then
-  redis.call('INCR', ckey)
-  redis.call('EXPIRE', ckey, ttl)
-end
-redis.call('INCR', bkey)
-redis.call('EXPIRE', bkey, ttl)
-return {0, reset, day}
 """
+_CHARGE = CHARGE_FUNCTION + "return charge(unpack(ARGV))"
 
 # Give back one unit of each key named, never below zero.
 _REFUND = """
@@ -145,6 +149,7 @@ class QuotaLedger:
         self.user_quota = user_quota
         self.chat_quota = chat_quota
         self.daily_budget = daily_budget
+        self.store = store
         self._prefix = prefix
         self._charge = store.register_script(_CHARGE)
         self._refund = store.register_script(_REFUND)
@@ -157,7 +162,14 @@ class QuotaLedger:
         ``chat_id`` is the group, or None for a private chat (no group quota).
         ``exempt_user`` (admins) skips the user-quota check; use is still counted.
         """
-        args = [
+        reply = await self._charge(args=self.charge_args(user_id, chat_id, exempt_user=exempt_user))
+        return self.charge_from(reply, user_id, chat_id)
+
+    def charge_args(
+        self, user_id: int, chat_id: int | None, *, exempt_user: bool
+    ) -> list[int | str]:
+        """The arguments of ``CHARGE_FUNCTION`` for this charge."""
+        return [
             user_id,
             "" if chat_id is None else chat_id,
             self.user_quota,
@@ -167,7 +179,11 @@ class QuotaLedger:
             self._prefix,
             _SLACK_SECONDS,
         ]
-        code, reset, day = await self._charge(args=args)
+
+    @staticmethod
+    def charge_from(reply: list[int], user_id: int, chat_id: int | None) -> Charge:
+        """The ``Charge`` that ``CHARGE_FUNCTION`` answered."""
+        code, reset, day = reply
         refused = {0: None, 1: Limit.USER, 2: Limit.CHAT, 3: Limit.BUDGET}[int(code)]
         return Charge(refused, int(reset), int(day), user_id, chat_id)
 

@@ -2,7 +2,8 @@
 
 The order guards the balance: the cache (free) → coalescing (identical
 look-ups in flight share one fetch, in this process and across replicas) →
-the quota ledger (charged all-or-nothing) → the gate (the breaker, then the
+the quota ledger (charged all-or-nothing; a free upstream slot is taken in
+the same round trip, see ``bot.admission``) → the gate (the breaker, then the
 user's fair, paced turn and 429 retries) → the upstream → the cache. A
 failure gives the quota back as the ledger's rules say (all of it when the
 breaker refused); the whole look-up is bounded by ``CATBUY_TIMEOUT_SECONDS``.
@@ -19,6 +20,7 @@ from typing import Protocol
 
 from redis.exceptions import RedisError
 
+from bot.admission import Admission
 from bot.breaker import BreakerReason
 from bot.catbuy.errors import CatBuyError, ItemNotFound, RateLimited, UpstreamTimeout
 from bot.gate import BreakerOpen, Busy, StoreDown, UpstreamGate
@@ -144,6 +146,7 @@ class LookupService:
         self._client = client
         self._gate = gate
         self._ledger = ledger
+        self._admission = Admission(ledger.store, ledger, gate.pacer)
         self._cache = cache
         self._counters = counters
         self._timeout = timeout
@@ -229,16 +232,20 @@ class LookupService:
 
         An open breaker refuses in the gate, and the charge is given back in full.
         """
-        charge = await self._ledger.charge(ask.user_id, ask.chat_id, exempt_user=ask.is_admin)
+        charge, paced = await self._admission.charge(
+            ask.user_id, ask.chat_id, exempt_user=ask.is_admin
+        )
         if charge.refused is Limit.BUDGET:
             due = await self._ledger.budget_exhausted_notice_due()
             notice = AdminNotice(NoticeKind.BUDGET_EXHAUSTED) if due else None
             return Refused(Failure.BUDGET, charge.reset_seconds, notify_admins=notice)
         if charge.refused is not None:
             return Refused(_LIMIT_FAILURE[charge.refused], charge.reset_seconds)
-        return await self._call(ask.ref, ask.lang, charge, ask.deadline)
+        return await self._call(ask.ref, ask.lang, charge, ask.deadline, paced)
 
-    async def _call(self, ref: ItemRef, lang: str, charge: Charge, deadline: float) -> LookupResult:
+    async def _call(
+        self, ref: ItemRef, lang: str, charge: Charge, deadline: float, paced: bool
+    ) -> LookupResult:
         started = False
 
         async def fetch() -> Item:
@@ -249,7 +256,9 @@ class LookupService:
         slot_deadline = deadline - self._call_reserve
         try:
             async with asyncio.timeout_at(deadline):
-                item = await self._gate.call(charge.user_id, fetch, deadline=slot_deadline)
+                item = await self._gate.call(
+                    charge.user_id, fetch, deadline=slot_deadline, paced=paced
+                )
         except (TimeoutError, UpstreamTimeout):
             await self._refund(charge, budget=not started)
             return Refused(Failure.TIMEOUT)

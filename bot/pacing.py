@@ -16,7 +16,8 @@ Lua scripts keep the spacing, all on Redis ``TIME``; the queue's two:
   after it keeps its distance from the late arrival.
 
 When nobody waits in this process and a slot is free right now, a request
-takes it in one round trip (``take``). Otherwise it queues: in each
+takes it in one round trip (``take``; a paid look-up takes it in its charge's
+round trip, see ``bot.admission``). Otherwise it queues: in each
 process one dispatcher task holds at most one reserved slot, and
 binds it to a waiting request only when the slot comes, to the user served
 longest ago (never-served users first, in arrival order): users with queues
@@ -73,22 +74,26 @@ redis.call('SET', KEYS[1], string.format('%.0f', claim),
 return '0'
 """
 
-# KEYS: tat, last. ARGV: interval µs, cold allowance µs. Claims a slot only when
-# one is free right now (nobody queued, the last call an interval old): 1, else 0.
-_TAKE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local gap = tonumber(ARGV[1])
-if tonumber(redis.call('GET', KEYS[1]) or '0') > now then return 0 end
-local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-if now - last < gap then return 0 end
-redis.call('SET', KEYS[1], string.format('%.0f', now + gap),
-  'PX', string.format('%.0f', math.ceil(gap / 1000) + 1000))
-local claim = now + tonumber(ARGV[2])
-redis.call('SET', KEYS[2], string.format('%.0f', claim),
-  'PX', string.format('%.0f', math.ceil((claim - now + gap) / 1000) + 1000))
-return 1
+# A Lua function (``bot.admission`` runs it after a charge, in one script).
+# Args: tat key, last key, interval µs, cold allowance µs. Claims a slot only
+# when one is free right now (nobody queued, the last call an interval old): 1, else 0.
+TAKE_FUNCTION = """
+local function take(tat_key, last_key, interval, cold)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local gap = tonumber(interval)
+  if tonumber(redis.call('GET', tat_key) or '0') > now then return 0 end
+  local last = tonumber(redis.call('GET', last_key) or '0')
+  if now - last < gap then return 0 end
+  redis.call('SET', tat_key, string.format('%.0f', now + gap),
+    'PX', string.format('%.0f', math.ceil(gap / 1000) + 1000))
+  local claim = now + tonumber(cold)
+  redis.call('SET', last_key, string.format('%.0f', claim),
+    'PX', string.format('%.0f', math.ceil((claim - now + gap) / 1000) + 1000))
+  return 1
+end
 """
+_TAKE = TAKE_FUNCTION + "return take(KEYS[1], KEYS[2], ARGV[1], ARGV[2])"
 
 # KEYS: tat. ARGV: pause µs. Pushes every later reservation past now + pause.
 _PENALIZE = """
@@ -211,16 +216,28 @@ class Pacer:
 
     async def take_if_free(self, user_id: int) -> bool:
         """Take a slot that is free right now, if nobody queues in this process; never waits."""
-        loop = asyncio.get_running_loop()
+        claim = self.free_slot_claim()
+        if claim is None:
+            return False
+        keys, args = claim
+        if not await self._take(keys=keys, args=args):
+            return False
+        await self.took(user_id)
+        return True
+
+    def free_slot_claim(self) -> tuple[list[str], list[int]] | None:
+        """The keys and arguments of ``TAKE_FUNCTION``; None when this process must queue."""
         if self._queues or self._dispatcher is not None or not self._limiter.has_capacity():
-            return False
-        keys = [self._tat_key, self._last_key]
-        if not await self._take(keys=keys, args=self._claim_args(loop)):
-            return False
+            return None
+        loop = asyncio.get_running_loop()
+        return [self._tat_key, self._last_key], self._claim_args(loop)
+
+    async def took(self, user_id: int) -> None:
+        """Book a slot that ``TAKE_FUNCTION`` gave ``user_id``; the call may go at once."""
+        loop = asyncio.get_running_loop()
         await self._limiter.acquire()
         self._measure_gap(loop.time())
         self._mark_served(user_id, loop.time())
-        return True
 
     async def penalize(self, seconds: float) -> None:
         """The upstream said 429: hold every replica's next slot for ``seconds``."""
