@@ -97,8 +97,8 @@ def upstream() -> httpx.MockTransport:
     headers = {"content-type": "application/json"}
 
     def answer(request: httpx.Request) -> httpx.Response:
-        form = dict(httpx.QueryParams(request.content.decode()))
-        item_id = form["url"].rsplit("=", 1)[-1]
+        # The form's url is the canonical ...item.htm%3Fid%3D<id>, followed by &searchlang.
+        item_id = request.content.split(b"%3D", 1)[1].split(b"&", 1)[0].decode()
         content = template.replace("ITEM_ID", item_id).encode()
         return httpx.Response(200, headers=headers, content=content)
 
