@@ -60,7 +60,9 @@ EDIT_METHODS = frozenset(
 )
 # Some 429s carry the wait only in the description.
 _RETRY_TEXT = re.compile(r"retry after (\d+)", re.IGNORECASE)
-# Past this many idle pacers, forget the ones whose spacing has elapsed.
+# Past this many pacers, forget the idle ones whose spacing has elapsed; the
+# next sweep waits until the count doubles, so busy groups (kept for their
+# per-minute window) cost a sweep now and then, not one per send.
 _SWEEP_AT = 1024
 
 
@@ -100,6 +102,7 @@ class TelegramLimits(BaseRequestMiddleware):
         self._group_per_minute = group_per_minute
         self._group_window = group_window
         self._pacers: dict[int | str, _ChatPacer] = {}
+        self._sweep_at = _SWEEP_AT
 
     async def __call__(
         self,
@@ -121,8 +124,9 @@ class TelegramLimits(BaseRequestMiddleware):
                 return await self._with_retries(make_request, bot, method, pacer)
         finally:
             pacer.users -= 1
-            if len(self._pacers) > _SWEEP_AT:
+            if len(self._pacers) > self._sweep_at:
                 self._sweep()
+                self._sweep_at = max(_SWEEP_AT, 2 * len(self._pacers))
 
     async def _wait_turn(self, pacer: _ChatPacer, counts_for_group: bool) -> None:
         loop = asyncio.get_running_loop()

@@ -153,3 +153,28 @@ async def test_edits_are_spaced_but_do_not_use_the_group_window(session: Recordi
 def test_max_tries_must_allow_one_try() -> None:
     with pytest.raises(ValueError, match="max_tries"):
         TelegramLimits(max_tries=0)
+
+
+async def test_many_chats_are_forgotten_once_idle(session: RecordingSession) -> None:
+    limits = TelegramLimits(chat_interval=0.001, group_window=0.05)
+    bot = await _bot(session, limits)
+    for chat in range(1, 3001):
+        await bot.send_message(-chat if chat % 2 else chat, "card")
+        if chat % 500 == 0:
+            await asyncio.sleep(0.06)  # their spacing and the groups' window pass
+    assert len(_sent(session)) == 3000
+    assert len(limits._pacers) <= 2048  # kept in check, not one per chat ever seen
+    await bot.session.close()
+
+
+async def test_busy_groups_are_kept_and_still_paced(session: RecordingSession) -> None:
+    """Groups inside their per-minute window are remembered however many there are."""
+    limits = TelegramLimits(chat_interval=0, group_per_minute=1, group_window=60)
+    bot = await _bot(session, limits)
+    for chat in range(1, 1501):
+        await bot.send_message(-chat, "card")
+    assert len(limits._pacers) == 1500
+    with pytest.raises(TimeoutError):  # the first group's next send waits for its window
+        async with asyncio.timeout(0.1):
+            await bot.send_message(-1, "another card")
+    await bot.session.close()
