@@ -13,7 +13,8 @@ Coalescing has two halves:
 - in one process, identical look-ups in flight share one fetch
   (``bot.in_flight.InFlight``): the first runs it, the others wait for its result;
 - across processes, a short lock (SET NX PX, kept alive by its holder) names
-  the one process that fetches; the others poll the cache until the answer
+  the one process that fetches (asked for with the cached answer, and charged
+  in the same round trip: ``bot.admission``); the others poll the cache until the answer
   appears, and take over when the lock vanishes without one (the holder died
   or gave up). The wait is bounded by the caller's timeout.
 
@@ -54,13 +55,16 @@ LOCK_TTL_MS = 5000
 RECENT_ITEMS = 512
 RECENT_SECONDS = 60.0
 
-# KEYS: item, lock. ARGV: token, lock ms. The cached answer and its ms to live,
+# A Lua function: ``bot.admission`` runs it with the charge, in one script.
+# Args: item key, lock key, token, lock ms. The cached answer and its ms to live,
 # else 1 when this caller now holds the lock, else 0 (another process fetches).
-_GET_OR_LOCK = """
-local answer = redis.call('GET', KEYS[1])
-if answer then return {answer, redis.call('PTTL', KEYS[1])} end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-return 0
+GET_OR_LOCK_FUNCTION = """
+local function get_or_lock(item_key, lock_key, token, lock_ms)
+  local answer = redis.call('GET', item_key)
+  if answer then return {answer, redis.call('PTTL', item_key)} end
+  if redis.call('SET', lock_key, token, 'NX', 'PX', lock_ms) then return 1 end
+  return 0
+end
 """
 
 # KEYS: item, lock. ARGV: token, answer ('' for none), answer ms.
@@ -83,6 +87,23 @@ class EntryKind(StrEnum):
     ITEM = "I"
     NOT_FOUND = "N"
     FAILED = "F"
+
+
+@dataclass(frozen=True, slots=True)
+class LockClaim:
+    """One ask for an item's answer, else its fetch lock: ``GET_OR_LOCK_FUNCTION``'s arguments."""
+
+    item_key: str
+    lock_key: str
+    token: str
+
+    @property
+    def keys(self) -> list[str]:
+        return [self.item_key, self.lock_key]
+
+    @property
+    def args(self) -> list[str | int]:
+        return [self.token, LOCK_TTL_MS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +130,6 @@ class ItemCache:
         self.failure_ttl = failure_ttl
         self._store = store
         self._prefix = prefix
-        self._get_or_lock = store.register_script(_GET_OR_LOCK)
         self._settle = store.register_script(_SETTLE)
         self._extend = store.register_script(_EXTEND)
         # key -> (answer, when it expires on the monotonic clock)
@@ -129,28 +149,32 @@ class ItemCache:
             return recent[0]
         return self._decode(ref, await self._store.get(key))
 
-    async def get_or_lock(self, ref: ItemRef, lang: str) -> tuple[CacheEntry | None, str | None]:
-        """In one round trip at most: the cached answer, or else the fetch lock.
+    def recent(self, ref: ItemRef, lang: str) -> CacheEntry | None:
+        """The answer for ``ref`` this process saw lately, if any: no round trip."""
+        recent = self._recent.get(self._key("item", ref, lang))
+        return None if recent is None else recent[0]
 
-        ``(entry, None)`` on a hit; ``(None, token)`` when this caller must fetch
-        (see ``holding``); ``(None, None)`` while another process fetches.
+    def lock_claim(self, ref: ItemRef, lang: str) -> LockClaim:
+        """A fresh ask for ``ref``'s cached answer, else its fetch lock."""
+        return LockClaim(
+            self._key("item", ref, lang), self._key("lock", ref, lang), secrets.token_hex(8)
+        )
+
+    async def read_answer(
+        self, ref: ItemRef, claim: LockClaim, answer: list[bytes | int]
+    ) -> CacheEntry | None:
+        """The cached answer ``GET_OR_LOCK_FUNCTION`` gave ``claim`` (``[body, ms to live]``).
+
+        None when it is unreadable (an older release wrote it): it is dropped,
+        and the caller asks again.
         """
-        key = self._key("item", ref, lang)
-        recent = self._recent.get(key)
-        if recent is not None:
-            return recent[0], None
-        token = secrets.token_hex(8)
-        keys = [key, self._key("lock", ref, lang)]
-        answer = await self._get_or_lock(keys=keys, args=[token, LOCK_TTL_MS])
-        if isinstance(answer, list):
-            raw, ttl_ms = answer
-            entry = self._decode(ref, raw)
-            if entry is None:  # unreadable (an older release wrote it): fetch it again
-                await self._store.delete(key)
-                return await self.get_or_lock(ref, lang)
-            self._remember(key, entry, int(ttl_ms) / 1000)
-            return entry, None
-        return None, token if answer == 1 else None
+        raw, ttl_ms = answer
+        entry = self._decode(ref, raw if isinstance(raw, bytes) else None)
+        if entry is None:
+            await self._store.delete(claim.item_key)
+            return None
+        self._remember(claim.item_key, entry, int(ttl_ms) / 1000)
+        return entry
 
     async def is_locked(self, ref: ItemRef, lang: str) -> bool:
         return bool(await self._store.exists(self._key("lock", ref, lang)))

@@ -2,11 +2,12 @@
 
 The order guards the balance: the cache (free) → coalescing (identical
 look-ups in flight share one fetch, in this process and across replicas) →
-the quota ledger (charged all-or-nothing; a free upstream slot is taken in
-the same round trip, see ``bot.admission``) → the gate (the breaker, then the
+the quota ledger (charged all-or-nothing) → the gate (the breaker, then the
 user's fair, paced turn and 429 retries) → the upstream → the cache. A
 failure gives the quota back as the ledger's rules say (all of it when the
 breaker refused); the whole look-up is bounded by ``CATBUY_TIMEOUT_SECONDS``.
+The cache, the lock, the charge and a free upstream slot take one round trip
+(``bot.admission``).
 Handlers turn the result into words.
 """
 
@@ -20,7 +21,7 @@ from typing import Protocol
 
 from redis.exceptions import RedisError
 
-from bot.admission import Admission
+from bot.admission import Admission, Answered, Locked
 from bot.breaker import BreakerReason
 from bot.catbuy.errors import CatBuyError, ItemNotFound, RateLimited, UpstreamTimeout
 from bot.gate import BreakerOpen, Busy, StoreDown, UpstreamGate
@@ -146,7 +147,7 @@ class LookupService:
         self._client = client
         self._gate = gate
         self._ledger = ledger
-        self._admission = Admission(ledger.store, ledger, gate.pacer)
+        self._admission = Admission(ledger.store, cache, ledger, gate.pacer)
         self._cache = cache
         self._counters = counters
         self._timeout = timeout
@@ -179,7 +180,8 @@ class LookupService:
 
     async def _coalesced(self, ask: _Ask) -> LookupResult:
         if not self._share:
-            return await self._paid(ask)
+            charge = await self._ledger.charge(ask.user_id, ask.chat_id, exempt_user=ask.is_admin)
+            return await self._paid(ask, charge, paced=False)
         loop = asyncio.get_running_loop()
         while True:
             try:
@@ -203,38 +205,44 @@ class LookupService:
             return replace(result, notify_admins=None)
 
     async def _resolve(self, ask: _Ask) -> LookupResult:
-        """The in-process leader: cache, then the cross-process lock or its holder's answer."""
+        """The in-process leader: the cached answer, or the cross-process lock (and the
+        charge) or its holder's answer."""
         ref, lang = ask.ref, ask.lang
         try:
-            entry, token = await self._cache.get_or_lock(ref, lang)
-            if entry is not None:
-                return _from_entry(entry, cached=True)
-            while token is None:
+            entered = await self._enter(ask)
+            if isinstance(entered, Answered):
+                return _from_entry(entered.entry, cached=True)
+            while entered is None:
                 try:
                     async with asyncio.timeout_at(ask.deadline):
                         entry = await self._cache.wait_for_answer(ref, lang)
                 except TimeoutError:
                     return Refused(Failure.TIMEOUT)
-                if entry is None:  # the holder vanished without an answer: take over
-                    entry, token = await self._cache.get_or_lock(ref, lang)
                 if entry is not None:
                     return _from_entry(entry, cached=False, coalesced=True)
+                # The holder vanished without an answer: take over.
+                entered = await self._enter(ask)
+                if isinstance(entered, Answered):
+                    return _from_entry(entered.entry, cached=False, coalesced=True)
             # Not under the wait's timeout: _call bounds itself and refunds.
-            async with self._cache.holding(ref, lang, token) as lock:
-                result = await self._paid(ask)
+            async with self._cache.holding(ref, lang, entered.token) as lock:
+                result = await self._paid(ask, entered.charge, entered.paced)
                 lock.publish(_entry_for(result))
                 return result
         except (RedisError, StoreDown):
             return Refused(Failure.STORE_DOWN)
 
-    async def _paid(self, ask: _Ask) -> LookupResult:
-        """Charge, then the paced call; refunds the way the rules say.
-
-        An open breaker refuses in the gate, and the charge is given back in full.
-        """
-        charge, paced = await self._admission.charge(
-            ask.user_id, ask.chat_id, exempt_user=ask.is_admin
+    async def _enter(self, ask: _Ask) -> Answered | Locked | None:
+        return await self._admission.enter(
+            ask.ref, ask.lang, ask.user_id, ask.chat_id, exempt_user=ask.is_admin
         )
+
+    async def _paid(self, ask: _Ask, charge: Charge, paced: bool) -> LookupResult:
+        """The paced call once charged; refunds the way the rules say.
+
+        ``paced``: a slot came with the charge. An open breaker refuses in the
+        gate, and the charge is given back in full.
+        """
         if charge.refused is Limit.BUDGET:
             due = await self._ledger.budget_exhausted_notice_due()
             notice = AdminNotice(NoticeKind.BUDGET_EXHAUSTED) if due else None

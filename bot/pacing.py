@@ -225,7 +225,7 @@ class Pacer:
         await self.took(user_id)
         return True
 
-    def free_slot_claim(self) -> tuple[list[str], list[int]] | None:
+    def free_slot_claim(self) -> tuple[list[str], list[int | str]] | None:
         """The keys and arguments of ``TAKE_FUNCTION``; None when this process must queue."""
         if self._queues or self._dispatcher is not None or not self._limiter.has_capacity():
             return None
@@ -325,7 +325,7 @@ class Pacer:
                 return
             await asyncio.sleep(extra / 1e6)
 
-    def _claim_args(self, loop: asyncio.AbstractEventLoop) -> list[int]:
+    def _claim_args(self, loop: asyncio.AbstractEventLoop) -> list[int | str]:
         """The interval and this claim's cold allowance, in µs."""
         cold = self._last_grant is None or loop.time() - self._last_grant > COLD_AFTER
         return [self._interval_us, self._cold_us if cold else 0]

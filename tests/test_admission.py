@@ -1,4 +1,5 @@
-"""A paid call's charge and its free upstream slot, in one round trip."""
+"""A look-up's way in, in one round trip: the cached answer, else the lock, the charge
+and a free upstream slot."""
 
 from __future__ import annotations
 
@@ -6,55 +7,93 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from bot.admission import Admission
+from bot.admission import Admission, Answered, Locked
+from bot.item import Item, ItemRef, Platform
+from bot.item_cache import CacheEntry, EntryKind, ItemCache
 from bot.ledger import Limit, QuotaLedger
 from bot.pacing import Pacer
 
-PREFIX = "cb:pace"
+PACE = "cb:pace"
+REF = ItemRef(platform=Platform.TAOBAO, item_id="734912856301")
+ITEM = Item(platform=Platform.TAOBAO, item_id="734912856301", title="Linen shirt")
 
 
-def parts(store: Redis, *, user_quota: int = 5) -> tuple[Admission, QuotaLedger, Pacer]:
-    ledger = QuotaLedger(store, user_quota=user_quota, chat_quota=50, daily_budget=50)
-    pacer = Pacer(store, rps=2, prefix=PREFIX)
-    return Admission(store, ledger, pacer), ledger, pacer
+class Replica:
+    """One process's parts over the shared store."""
+
+    def __init__(self, store: Redis, *, user_quota: int = 5) -> None:
+        self.cache = ItemCache(store, ttl_seconds=60)
+        self.ledger = QuotaLedger(store, user_quota=user_quota, chat_quota=50, daily_budget=50)
+        self.pacer = Pacer(store, rps=2, prefix=PACE)
+        self.admission = Admission(store, self.cache, self.ledger, self.pacer)
+
+    async def enter(self, user_id: int = 1) -> Answered | Locked | None:
+        return await self.admission.enter(REF, "en", user_id, -100, exempt_user=False)
+
+    async def close(self) -> None:
+        await self.pacer.aclose()
+        await self.cache.aclose()
 
 
 async def slot_keys(store: Redis) -> list[bytes | None]:
-    return [await store.get(f"{PREFIX}:tat"), await store.get(f"{PREFIX}:last")]
+    return [await store.get(f"{PACE}:tat"), await store.get(f"{PACE}:last")]
 
 
-async def test_an_accepted_charge_takes_the_free_slot_with_it(store: Redis) -> None:
-    admission, ledger, pacer = parts(store)
-    charge, paced = await admission.charge(1, -100, exempt_user=False)
-    assert charge.accepted and paced
+async def test_a_miss_takes_the_lock_the_charge_and_the_free_slot(store: Redis) -> None:
+    replica = Replica(store)
+    entered = await replica.enter()
+    assert isinstance(entered, Locked)
+    assert entered.charge.accepted and entered.paced
+    assert await store.get(f"cb:lock:taobao:{REF.item_id}:en") == entered.token.encode()
+    assert (await replica.ledger.remaining(1)).user_used == 1
     assert None not in await slot_keys(store)
-    assert (await ledger.remaining(1)).user_used == 1
-    # The slot is taken: the next call waits its turn, charged all the same.
-    charge, paced = await admission.charge(2, -100, exempt_user=False)
-    assert charge.accepted and not paced
-    assert not await pacer.take_if_free(3)
-    await pacer.aclose()
+    await replica.close()
 
 
-async def test_a_refused_charge_takes_no_slot(store: Redis) -> None:
-    admission, ledger, pacer = parts(store, user_quota=1)
-    await ledger.charge(1, None, exempt_user=False)  # the user's one look-up today
-    charge, paced = await admission.charge(1, None, exempt_user=False)
-    assert charge.refused is Limit.USER and not paced
+async def test_a_cached_answer_costs_nothing(store: Redis) -> None:
+    first = Replica(store)
+    entered = await first.enter()
+    assert isinstance(entered, Locked)
+    first.cache.publish(REF, "en", entered.token, CacheEntry(EntryKind.ITEM, item=ITEM))
+    await first.close()  # the answer is in the store now
+
+    other = Replica(store)  # another process: nothing in its memory
+    answer = await other.enter(user_id=2)
+    assert isinstance(answer, Answered) and answer.entry.item == ITEM
+    assert (await other.ledger.remaining(2)).user_used == 0
+    await other.close()
+
+
+async def test_while_another_process_fetches_nothing_is_charged(store: Redis) -> None:
+    first, second = Replica(store), Replica(store)
+    assert isinstance(await first.enter(), Locked)
+    assert await second.enter(user_id=2) is None
+    assert (await second.ledger.remaining(2)).user_used == 0
+    await first.close()
+    await second.close()
+
+
+async def test_a_refused_charge_holds_the_lock_and_takes_no_slot(store: Redis) -> None:
+    replica = Replica(store, user_quota=1)
+    await replica.ledger.charge(1, None, exempt_user=False)  # the user's one look-up today
+    entered = await replica.enter()
+    assert isinstance(entered, Locked)
+    assert entered.charge.refused is Limit.USER and not entered.paced
     assert await slot_keys(store) == [None, None]
-    assert await pacer.take_if_free(2)  # still free for the next user
-    await pacer.aclose()
+    assert await replica.pacer.take_if_free(2)  # still free for the next user
+    await replica.close()
 
 
-async def test_while_this_process_queues_the_charge_goes_alone(store: Redis) -> None:
-    admission, _ledger, pacer = parts(store)
-    assert await pacer.take_if_free(1)
-    queued = asyncio.create_task(pacer.acquire(2))  # waits for the next slot
+async def test_while_this_process_queues_the_charge_asks_for_no_slot(store: Redis) -> None:
+    replica = Replica(store)
+    assert await replica.pacer.take_if_free(9)
+    queued = asyncio.create_task(replica.pacer.acquire(8))  # waits for the next slot
     await asyncio.sleep(0.05)
-    assert pacer.waiting == 1
-    tat_before = await store.get(f"{PREFIX}:tat")
-    charge, paced = await admission.charge(3, None, exempt_user=False)
-    assert charge.accepted and not paced
-    assert await store.get(f"{PREFIX}:tat") == tat_before  # no slot asked for
+    assert replica.pacer.waiting == 1
+    tat_before = await store.get(f"{PACE}:tat")
+    entered = await replica.enter()
+    assert isinstance(entered, Locked)
+    assert entered.charge.accepted and not entered.paced
+    assert await store.get(f"{PACE}:tat") == tat_before
     await queued
-    await pacer.aclose()
+    await replica.close()
