@@ -95,6 +95,8 @@ class VariantPicker:
             if sku.stock is None or sku.stock > 0:
                 self._in_stock |= 1 << bit
         self._by_id = {sku.sku_id: combo for sku, combo in zip(skus, self._combos, strict=True)}
+        # A card asks for the summary of one choice three times (photo, caption, state).
+        self._summaries: dict[Choice, PickerSummary] = {}
 
     @property
     def has_variants(self) -> bool:
@@ -149,6 +151,12 @@ class VariantPicker:
         return self._by_id.get(sku_id)
 
     def summary(self, choice: Choice) -> PickerSummary:
+        summary = self._summaries.get(choice)
+        if summary is None:
+            summary = self._summaries[choice] = self._summarize(choice)
+        return summary
+
+    def _summarize(self, choice: Choice) -> PickerSummary:
         mask = self._compatible(choice, skip=None)
         chosen = tuple(
             (dim, dim.options[c])
