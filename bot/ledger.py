@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 # still finds yesterday's key and /stats around midnight reads it.
 _SLACK_SECONDS = 3600
 
-# A Lua function (``bot.admission`` runs it with a pacing slot in one script).
+# A Lua function (``bot.admission`` runs it with the fetch lock and a pacing slot, in one script).
 # Args: user, chat ('' for none), user quota, chat quota, budget, exempt ('1'/'0'),
 # prefix, slack. Returns {refused (0 none, 1 user, 2 chat, 3 budget), reset_s, day}.
 CHARGE_FUNCTION = """
