@@ -85,7 +85,12 @@ class CardService:
         self._metrics = metrics
 
     async def answer(self, paste: Paste) -> None:
+        """Cards for the items, then one short note: refusals, skipped items, and in
+        private a short link that did not open. Silence when no item was found in a
+        group, and for chatter, a lookalike or a shop page anywhere."""
         refs = paste.items.items
+        if not refs and not paste.items.unresolved:
+            return
 
         async def show_upload() -> None:
             await self._bot.send_chat_action(paste.chat_id, ChatAction.UPLOAD_PHOTO)

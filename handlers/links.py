@@ -30,8 +30,6 @@ def create_router() -> Router:
         text = message_text(message)
         items = await collect_items(text, entities, resolver, settings.max_items_per_message)
         is_group = message.chat.type != ChatType.PRIVATE
-        if not items.items and not items.skipped and (is_group or not items.unresolved):
-            return  # chatter, a lookalike, a shop page: silence
         user_id = message.from_user.id if message.from_user else message.chat.id
         paste = Paste(message.chat.id, is_group, user_id, message.message_id, lang, items)
         await card_service.answer(paste)
