@@ -90,10 +90,15 @@ async def _rate(dispatcher: Dispatcher, bot: Any, updates: list[dict[str, Any]])
 
 
 def upstream() -> httpx.MockTransport:
-    """The upstream answering at once: the fixture under the asked id, encoded once."""
+    """The upstream answering at once: the fixture under the asked id, encoded once.
+
+    Each item's image URLs are its own (the seller id in them becomes the item
+    id), as real items' are: no cache of parsed URLs serves one item from another's.
+    """
     body = json.loads(FIXTURE.read_text())
     body["data"]["num_iid"] = "ITEM_ID"
-    template = json.dumps(body, ensure_ascii=False)
+    seller = str(body["data"]["seller_id"])
+    template = json.dumps(body, ensure_ascii=False).replace(seller, "ITEM_ID")
     headers = {"content-type": "application/json"}
 
     def answer(request: httpx.Request) -> httpx.Response:
