@@ -105,15 +105,18 @@ def render_caption(state: CardState, picker: VariantPicker, *, limit: int) -> st
     if picker.has_variants:
         tail.extend(picker_caption_lines(picker, state.choice))
     body = "\n".join(tail)
-    room = limit - visible_length(body) - 2  # two newlines between title and body
+    body_length = visible_length(body)
+    room = limit - body_length - 2  # two newlines between title and body
     title = _fit(item.title or _("Untitled item"), room)
-    heading = f"<b>{_escape(title)}</b>"
+    heading = f"<b>{_escape(title)}</b>"  # shows as the title itself
     caption = f"{heading}\n\n{body}" if body else heading
-    while visible_length(caption) > limit and tail:  # only with absurd picker labels
+    length = _utf16_length(title) + (2 + body_length if body else 0)
+    while length > limit and tail:  # only with absurd picker labels
         tail.pop()
         caption = f"{heading}\n\n" + "\n".join(tail)
+        length = visible_length(caption)
     extra = _attribute_line(item, picker)  # only where the full card leaves room
-    if extra and visible_length(caption) + 1 + visible_length(extra) <= limit:
+    if extra and length + 1 + visible_length(extra) <= limit:
         caption = f"{caption}\n{extra}"
     return caption
 

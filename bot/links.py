@@ -96,7 +96,10 @@ def split_url(url: str) -> SplitUrl | None:
     url = url.strip()
     if not url or len(url) > _MAX_URL_LENGTH or "\\" in url:
         return None
-    if any(char.isspace() or unicodedata.category(char) == "Cc" for char in url):
+    # Every blank but the space and every control character is unprintable:
+    # most links are decided without a look at each character.
+    unsure = " " in url or not url.isprintable()
+    if unsure and any(char.isspace() or unicodedata.category(char) == "Cc" for char in url):
         return None
     scheme_match = _SCHEME.match(url)
     if scheme_match is None:

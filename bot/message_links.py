@@ -99,7 +99,7 @@ def might_hold_link(text: str | None, entities: Sequence[LinkEntity]) -> bool:
 
 def _utf16_index(text: str) -> list[int] | None:
     """Python index of each UTF-16 code unit; None when they coincide."""
-    if all(ord(char) <= 0xFFFF for char in text):
+    if not text or max(text) <= "\uffff":
         return None
     index: list[int] = []
     for position, char in enumerate(text):

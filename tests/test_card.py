@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from aiogram.utils.i18n import I18n
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bot.card import VARIANT_PHOTO, render_card, visible_length
+from bot.card import VARIANT_PHOTO, render_caption, render_card, visible_length
 from bot.card_state import CardState
 from bot.catbuy.payload import parse_item
 from bot.i18n import create_i18n
@@ -67,6 +69,46 @@ def test_the_callers_picker_gives_the_same_card(path: Path, i18n: I18n) -> None:
         for state in (state_for(item), state_for(item, choice=chosen, photo=VARIANT_PHOTO)):
             built = render_card(state, TOKEN, buy_url_template=None)
             assert render_card(state, TOKEN, buy_url_template=None, picker=picker) == built
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    title=st.text(st.characters(codec="utf-8"), max_size=1500),
+    attributes=st.lists(
+        st.tuples(st.text(min_size=1, max_size=30), st.text(min_size=1, max_size=60)), max_size=4
+    ),
+    limit=st.sampled_from([200, 1024, 4096]),
+)
+def test_any_title_and_attributes_fit_the_limit_and_show_when_they_fit(
+    title: str, attributes: list[tuple[str, str]], limit: int
+) -> None:
+    item = load("taobao_two_dims.json").model_copy(
+        update={"title": title, "attributes": tuple(attributes)}
+    )
+    picker = VariantPicker(item)
+    i18n = create_i18n()
+    with i18n.context(), i18n.use_locale("en"):
+        caption = render_caption(state_for(item), picker, limit=limit)
+        bare = render_caption(
+            state_for(item.model_copy(update={"attributes": ()})), picker, limit=limit
+        )
+    assert visible_length(caption) <= limit
+    if caption != bare:  # the attribute line was added: only because it fits
+        assert caption.startswith(bare + "\n")
+
+
+def test_the_attribute_line_shows_exactly_when_it_fits(i18n: I18n) -> None:
+    item = load("taobao_two_dims.json").model_copy(
+        update={"title": "Linen shirt", "attributes": (("Material", "linen"),)}
+    )
+    picker = VariantPicker(item)
+    with i18n.context(), i18n.use_locale("en"):
+        full = render_caption(state_for(item), picker, limit=4096)
+        bare, line = full.rsplit("\n", 1)
+        edge = visible_length(full)
+        assert render_caption(state_for(item), picker, limit=edge) == full
+        assert render_caption(state_for(item), picker, limit=edge - 1) == bare
+    assert line.startswith("ℹ️ Material: linen")
 
 
 def test_long_title_is_cut_and_marked(i18n: I18n) -> None:
