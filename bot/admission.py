@@ -1,4 +1,4 @@
-"""A paid look-up's way in, in one round trip: the cached answer, else the
+"""A look-up's way in, in one round trip: the cached answer, else the
 fetch lock with the charge, and a free upstream slot with that.
 
 The cache (``bot.item_cache``), the ledger (``bot.ledger``) and the pacer
