@@ -33,7 +33,6 @@ if str(ROOT) not in sys.path:
 
 from pydantic import SecretStr  # noqa: E402
 
-from bot.app import new_event_loop  # noqa: E402
 from bot.breaker import Breaker  # noqa: E402
 from bot.catbuy.client import CatBuyClient  # noqa: E402
 from bot.gate import UpstreamGate  # noqa: E402
@@ -249,5 +248,4 @@ async def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    with asyncio.Runner(loop_factory=new_event_loop) as loop:  # the loop the bot runs on
-        loop.run(main())
+    asyncio.run(main())

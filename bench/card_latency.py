@@ -10,7 +10,7 @@
 
 Run: ``python -m bench.card_latency [--chatter 5000] [--links 500]``.
 Telegram is a recording session; the store is the in-process one, or Redis
-with ``--redis URL``. Both sides run on the bot's event loop (uvloop where installed).
+with ``--redis URL``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from aiogram import Dispatcher, Router
 from aiogram.filters import Filter
 from aiogram.types import Message
 
-from bot.app import build_app, freeze_startup_heap, new_event_loop
+from bot.app import build_app, freeze_startup_heap
 from bot.config import load_settings
 from tests.fakes.telegram import RecordingSession, make_bot, message_update
 
@@ -200,5 +200,4 @@ if __name__ == "__main__":
     parser.add_argument("--links", type=int, default=500)
     parser.add_argument("--redis", default=None, help="a Redis URL (default: in-process store)")
     args = parser.parse_args()
-    with asyncio.Runner(loop_factory=new_event_loop) as loop:  # the loop the bot runs on
-        loop.run(main(args.chatter, args.links, args.redis))
+    asyncio.run(main(args.chatter, args.links, args.redis))

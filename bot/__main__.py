@@ -19,13 +19,10 @@ def main() -> None:
     secrets = [settings.bot_token.get_secret_value(), settings.catbuy_api_key.get_secret_value()]
     setup_logging(settings.log_level, settings.log_format, secrets)
 
-    from bot.app import new_event_loop, run  # after logging: start-up is logged (and redacted)
+    from bot.app import run  # after logging, so start-up is logged (and redacted)
 
-    with (
-        contextlib.suppress(KeyboardInterrupt),
-        asyncio.Runner(loop_factory=new_event_loop) as runner,
-    ):
-        runner.run(run(settings))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(settings))
 
 
 if __name__ == "__main__":

@@ -223,19 +223,6 @@ async def build_app(
         await store.aclose()
 
 
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop where it is installed (not on Windows), else asyncio's own loop.
-
-    uvloop does the event loop's and the sockets' work in C: a paid card's
-    CPU falls by about a tenth, and every Redis round trip costs less.
-    """
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
-
-
 def freeze_startup_heap() -> None:
     """Leave what start-up built out of every later garbage collection.
 

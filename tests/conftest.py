@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from bot.app import new_event_loop
 from bot.catbuy.client import CatBuyClient
 from bot.store import open_store
 from tests.fakes.catbuy_server import FakeCatBuy
@@ -38,13 +36,6 @@ def _compile_catalogs() -> None:
 
 
 _compile_catalogs()
-
-
-def pytest_asyncio_loop_factories(
-    config: pytest.Config, item: pytest.Item
-) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
-    """Every test runs on the event loop the bot runs on (uvloop where installed)."""
-    return {"bot_loop": new_event_loop}
 
 
 @pytest.fixture(scope="session")

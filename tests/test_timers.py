@@ -30,7 +30,7 @@ async def test_a_long_body_runs_it_after_the_delay_then_again() -> None:
     async with repeating(action, first_after=0.1, every=0.1):
         await asyncio.sleep(0.35)
     assert 2 <= len(calls) <= 3  # at 0.1 and 0.2 s, and at 0.3 s unless the machine lags
-    assert calls[0] >= 0.099  # uvloop keeps the loop's time in whole milliseconds
+    assert calls[0] >= 0.1
     count = len(calls)
     await asyncio.sleep(0.15)
     assert len(calls) == count  # stopped with the body
