@@ -143,11 +143,10 @@ class ItemCache:
 
     async def get(self, ref: ItemRef, lang: str) -> CacheEntry | None:
         """The cached answer for ``ref`` in ``lang``, if any."""
-        key = self._key("item", ref, lang)
-        recent = self._recent.get(key)
+        recent = self.recent(ref, lang)
         if recent is not None:
-            return recent[0]
-        return self._decode(ref, await self._store.get(key))
+            return recent
+        return self._decode(ref, await self._store.get(self._key("item", ref, lang)))
 
     def recent(self, ref: ItemRef, lang: str) -> CacheEntry | None:
         """The answer for ``ref`` this process saw lately, if any: no round trip."""
