@@ -101,7 +101,9 @@ def create_dispatcher(i18n_middleware: UserLocale, services: dict[str, Any]) -> 
     from handlers import create_router  # the one place bot/ imports handlers/
     from handlers.errors import on_error
 
-    dispatcher = Dispatcher()
+    # No handler keeps conversation state: without FSM, aiogram skips a storage
+    # look-up and an isolation lock on every update, chatter included.
+    dispatcher = Dispatcher(disable_fsm=True)
     provide = Services(services)
     for kind, observer in (
         ("message", dispatcher.message),
