@@ -106,6 +106,17 @@ async def test_message_ids_increment_per_chat(bot: Bot) -> None:
     assert second.message_id == first.message_id + 1
 
 
+async def test_forget_drops_the_record_and_message_ids_go_on(
+    bot: Bot, session: RecordingSession
+) -> None:
+    first = await bot.send_message(1001, "one")
+    session.forget()
+    assert session.sent == [] and session.requests == []
+    second = await bot.send_message(1001, "two")
+    assert second.message_id == first.message_id + 1
+    assert [call.method for call in session.sent] == ["sendMessage"]
+
+
 async def test_caption_limit_counts_after_html_parsing(bot: Bot) -> None:
     # 1024 visible characters wrapped in markup and entities: accepted, as Telegram does.
     fits = "<b>" + "&amp;" * 1000 + "</b>" + "x" * 24

@@ -390,6 +390,13 @@ class FakeTelegram:
         self._update_ids = itertools.count(1)
         self._returned: set[int] = set()
 
+    def forget(self) -> None:
+        """Drop the record of sent calls, and the messages and files kept for later use."""
+        self.sent.clear()
+        self._messages.clear()
+        self._deleted.clear()
+        self._files.clear()
+
     # knobs ------------------------------------------------------------------------
 
     def refuse_photo_url(self, url: str, description: str = WRONG_FILE) -> None:
@@ -822,6 +829,15 @@ class RecordingSession(BaseSession):
     @property
     def sent(self) -> list[SentCall]:
         return self.telegram.sent
+
+    def forget(self) -> None:
+        """Drop every recorded call and sent message.
+
+        For long benchmark runs: Telegram keeps the messages, not the bot, so a
+        fake that kept them all would grow the bot's heap and its GC pauses.
+        """
+        self.requests.clear()
+        self.telegram.forget()
 
     def calls(self, method: str | type[TelegramMethod[Any]]) -> list[TelegramMethod[Any]]:
         """Recorded methods by API name (`"sendPhoto"`) or by class (`SendPhoto`)."""
