@@ -21,13 +21,15 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
 
-# Redis outages must not stall a handler past Telegram's windows: short
-# timeouts, then the caller fails closed. Connecting gets longer: a burst opens
-# dozens of connections at once, each with its own handshake, and on a loaded
-# host that alone passed 0.5 s (seen in CI). A dropped connection (a pooled one
-# after a Redis restart) is retried once; a timeout is not, since the command
-# (a charge, say) may have run.
-SOCKET_TIMEOUT = 0.5
+# A hung Redis must not stall a handler for long: a timeout, then the caller
+# fails closed. The timeout is measured on this process's clock, so it also
+# fires when Redis answered at once but the event loop was busy (a burst of
+# cards, a garbage collection): at 0.5 s a burst of 200 answers being stored
+# read as "store down". Connecting takes as long: a burst opens dozens of
+# connections at once, each with its own handshake. A dropped connection (a
+# pooled one after a Redis restart) is retried once; a timeout is not, since
+# the command (a charge, say) may have run.
+SOCKET_TIMEOUT = 2.0
 CONNECT_TIMEOUT = 2.0
 MAX_CONNECTIONS = 2000
 

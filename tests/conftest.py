@@ -45,7 +45,7 @@ def _earlier_tests_frozen() -> None:
 
     A whole run's leftovers pass 300,000 objects. A full collection over them
     stalled the event loop for 0.4-0.6 s in the middle of a test on a 2-core
-    VM, past the store's 0.5 s socket timeout: a look-up then read "store down".
+    VM, which a running bot, with its start-up heap frozen, never carries.
     """
     gc.collect()
     gc.freeze()

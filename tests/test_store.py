@@ -9,6 +9,7 @@ import time
 
 import pytest
 import redis
+from redis.asyncio import Redis
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.store import SOCKET_TIMEOUT, open_store
@@ -51,6 +52,15 @@ async def test_a_command_leaves_at_the_next_turn_of_the_loop() -> None:
             assert other.get("card") == b"state"
         await writing
         await store.aclose()
+
+
+async def test_a_busy_event_loop_is_not_a_store_timeout(redis: Redis) -> None:
+    """Redis answered at once; this process was busy (a burst of cards, a collection)."""
+    await redis.ping()
+    reading = asyncio.ensure_future(redis.get("card"))
+    await asyncio.sleep(0)  # the command is sent
+    time.sleep(0.8)  # noqa: ASYNC251 - the loop stands still on purpose
+    assert await reading is None
 
 
 async def test_a_write_that_cannot_leave_times_out() -> None:
