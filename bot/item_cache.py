@@ -5,9 +5,11 @@ short-lived answers so that look-ups waiting on another one learn how it
 ended: "not found" (the upstream said so; charged once, then free for a
 while) and "failed" (a transient failure, kept a few seconds only).
 
-Each process also keeps the answers it saw last (``RECENT_ITEMS``, for at
-most ``RECENT_SECONDS`` and never past their time in the store): a link pasted
-again in a busy group costs no round trip.
+Each process also keeps the answers it saw last (for at most
+``RECENT_SECONDS`` and never past their time in the store): a link pasted
+again in a busy group costs no round trip. They are bounded by their objects
+(``RECENT_OBJECTS``), not their number: an item of 2,000 SKUs holds ~6,000,
+and every full garbage collection walks them all while the bot stands still.
 
 Coalescing has two halves:
 - in one process, identical look-ups in flight share one fetch
@@ -51,8 +53,9 @@ FAILURE_TTL = 3.0
 # With the cache off (TTL 0) an item still lives this long, so waiting replicas get it.
 HANDOFF_TTL = 10
 LOCK_TTL_MS = 5000
-# Answers this process saw last, kept in memory.
-RECENT_ITEMS = 512
+# Answers this process saw last, kept in memory: about this many objects in
+# all (a full collection over 50,000 took ~60 ms on a 2-core VM).
+RECENT_OBJECTS = 50_000
 RECENT_SECONDS = 60.0
 
 # A Lua function: ``bot.admission`` runs it with the charge, in one script.
@@ -115,6 +118,15 @@ class CacheEntry:
     failure: str | None = None
 
 
+def objects_held(entry: CacheEntry) -> int:
+    """About how many objects the garbage collector tracks for ``entry``."""
+    item = entry.item
+    if item is None:
+        return 2
+    options = sum(len(dimension.options) for dimension in item.dimensions)
+    return 10 + 3 * len(item.skus) + 2 * options
+
+
 class ItemCache:
     """Items and short-lived answers in the store, plus the per-item fetch lock."""
 
@@ -134,7 +146,9 @@ class ItemCache:
         self._extend = store.register_script(_EXTEND)
         # key -> (answer, when it expires on the monotonic clock)
         self._recent: TLRUCache[str, tuple[CacheEntry, float]] = TLRUCache(
-            maxsize=RECENT_ITEMS, ttu=lambda _key, value, _now: value[1]
+            maxsize=RECENT_OBJECTS,
+            ttu=lambda _key, value, _now: value[1],
+            getsizeof=lambda value: objects_held(value[0]),
         )
         self._publishing: set[asyncio.Task[None]] = set()
 
@@ -248,7 +262,8 @@ class ItemCache:
         await self._settle(keys=keys, args=[token, body, ttl_ms])
 
     def _remember(self, key: str, entry: CacheEntry, ttl: float) -> None:
-        self._recent[key] = (entry, time.monotonic() + min(ttl, RECENT_SECONDS))
+        with contextlib.suppress(ValueError):  # larger than the whole bound: not kept
+            self._recent[key] = (entry, time.monotonic() + min(ttl, RECENT_SECONDS))
 
     def _ttl_ms(self, entry: CacheEntry) -> int:
         """How long ``entry`` lives in the store."""
