@@ -109,8 +109,10 @@ class CardService:
                 if text not in notes:
                     notes.append(text)
             await self._notifier.handle(result)
-        if paste.items.skipped:
-            notes.append(_skipped_text(paste.items.skipped, self._settings.max_items_per_message))
+        untried = paste.items.untried if refs else 0  # never a lone note in a group
+        if paste.items.skipped or untried:
+            limit = self._settings.max_items_per_message
+            notes.append(_skipped_text(paste.items.skipped, untried, limit))
         if paste.items.unresolved and not paste.is_group and not refs:
             notes.append(_("Couldn't open this link. Paste the marketplace link instead."))
         if notes:
@@ -178,11 +180,12 @@ class CardService:
             log.warning("card not sent: %s", error.message)
 
 
-def _skipped_text(skipped: list[ItemRef], limit: int) -> str:
+def _skipped_text(skipped: list[ItemRef], untried: int, limit: int) -> str:
+    """Up to ten skipped items by name, then how many more (short links not opened too)."""
     names = ", ".join(f"{PLATFORM_NAMES[r.platform]} {r.item_id}" for r in skipped[:10])
-    more = len(skipped) - 10
+    more = max(len(skipped) - 10, 0) + untried
     if more > 0:
-        names += f" (+{more})"
+        names = f"{names} (+{more})" if names else f"+{more}"
     return html.escape(
         ngettext(
             "Skipped (up to {limit} item per message): {items}",

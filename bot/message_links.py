@@ -75,11 +75,16 @@ class FoundLinks:
 
 @dataclass
 class CollectedItems:
-    """What to look up (``items``), what is over the limit, what did not open."""
+    """What to look up (``items``), what is over the limit, what did not open.
+
+    ``untried`` counts the short links past ``MAX_SHORT_LINKS``: not opened,
+    so not known as items, but over the limit all the same.
+    """
 
     items: list[ItemRef]
     skipped: list[ItemRef]
     unresolved: int
+    untried: int = 0
 
 
 def might_hold_link(text: str | None, entities: Sequence[LinkEntity]) -> bool:
@@ -202,7 +207,8 @@ async def collect_items(
     ``unresolved`` counts short links that did not lead to an item.
     """
     sequence = _scan(text, entities)
-    shorts = [entry for entry in sequence if isinstance(entry, str)][:MAX_SHORT_LINKS]
+    every_short = list(dict.fromkeys(entry for entry in sequence if isinstance(entry, str)))
+    shorts = every_short[:MAX_SHORT_LINKS]
     resolved: dict[str, ItemRef | None] = dict.fromkeys(shorts)
     if resolver is not None and shorts:
         results = await asyncio.gather(
@@ -219,4 +225,9 @@ async def collect_items(
             seen.add(ref.key)
             merged.append(ref)
     limit = max(limit, 0)
-    return CollectedItems(items=merged[:limit], skipped=merged[limit:], unresolved=unresolved)
+    return CollectedItems(
+        items=merged[:limit],
+        skipped=merged[limit:],
+        unresolved=unresolved,
+        untried=len(every_short) - len(shorts),
+    )

@@ -155,6 +155,24 @@ async def test_more_than_three_items_are_named_as_skipped(bot: Harness) -> None:
     assert "Skipped" in note and "905512387764" in note
 
 
+async def test_short_links_not_opened_are_counted_among_the_skipped(bot: Harness) -> None:
+    links = [
+        "https://detail.tmall.com/item.htm?id=712455609913",
+        *(f"https://m.tb.cn/h.Gone{n}" for n in range(12)),  # the fake web answers 404
+        "https://www.goofish.com/item?id=905512387764",
+    ]
+    await bot.feed(message_update(" ".join(links), chat_type="supergroup"))
+    assert len(bot.cards()) == 2
+    [note] = bot.messages()
+    assert note.endswith(": +2")  # ten were tried and did not open; two were not tried
+
+
+async def test_short_links_that_lead_nowhere_leave_a_group_in_silence(bot: Harness) -> None:
+    links = [f"https://m.tb.cn/h.Gone{n}" for n in range(12)]
+    await bot.feed(message_update(" ".join(links), chat_type="supergroup"))
+    assert bot.session.sent == []
+
+
 async def test_refused_photo_url_is_uploaded_as_bytes(bot: Harness) -> None:
     bot.session.refuse_photo_url(
         "https://img.alicdn.com/imgextra/i3/1917047079/O1CN01TmBottle01_!!1917047079.jpg"

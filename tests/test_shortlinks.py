@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from bot.item import ItemRef, Platform
 from bot.links import SHORT_LINK_HOSTS, is_marketplace_host
-from bot.message_links import LinkEntity, collect_items
+from bot.message_links import MAX_SHORT_LINKS, LinkEntity, collect_items
 from bot.shortlinks import MAX_REDIRECTS, TRANSIENT_TTL, ShortLinkResolver
 from tests.fakes.shortlink_server import FakeShortLinkWeb, serving
 
@@ -374,6 +374,19 @@ async def test_collect_items_merges_resolved_short_links_in_order(
     ]
     assert [ref.key for ref in collected.skipped] == ["goofish:812345678901"]
     assert collected.unresolved == 1
+
+
+async def test_short_links_past_the_tenth_are_counted_untried_not_opened(
+    web: FakeShortLinkWeb, resolver: ShortLinkResolver
+) -> None:
+    shorts = [f"https://m.tb.cn/h.n{n}" for n in range(12)]
+    for n, url in enumerate(shorts):
+        web.redirect(url, f"https://item.taobao.com/item.htm?id={700000000000 + n}")
+    text = " ".join([shorts[0], *shorts])  # a repeated link takes no second slot
+    collected = await collect_items(text, [], resolver, limit=3)
+    assert len(collected.items) + len(collected.skipped) == MAX_SHORT_LINKS
+    assert collected.untried == 2
+    assert sorted(set(web.requests)) == sorted(shorts[:MAX_SHORT_LINKS])
 
 
 async def test_collect_items_without_a_resolver_counts_short_links_unresolved() -> None:
