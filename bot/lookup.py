@@ -270,6 +270,11 @@ class LookupService:
         except (TimeoutError, UpstreamTimeout):
             await self._refund(charge, budget=not started)
             return Refused(Failure.TIMEOUT)
+        except asyncio.CancelledError:
+            # Cut off from outside (a shutdown, the last guard in _coalesced): no
+            # card, so no charge. Shielded: a second cancel must not stop the refund.
+            await asyncio.shield(self._refund(charge, budget=not started))
+            raise
         except Busy:
             await self._refund(charge, budget=True)
             return Refused(Failure.BUSY)

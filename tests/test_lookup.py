@@ -174,6 +174,23 @@ async def test_a_hung_upstream_times_out_and_refunds(store: Redis, fake: FakeCat
     assert status.user_used == 0
 
 
+async def test_a_look_up_cut_off_from_outside_gives_the_quota_back(
+    store: Redis, fake: FakeCatBuy
+) -> None:
+    """Cancelled mid-call (a shutdown, the last guard): the user gets no card, nor a charge."""
+    fake.force("hang")
+    async with rig(store, fake, user_quota=1) as r:
+        asking = asyncio.ensure_future(r.ask(TAOBAO))
+        while not fake.requests:
+            await asyncio.sleep(0.01)
+        asking.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asking
+        status = await r.ledger.remaining(1)
+    assert status.user_used == 0
+    assert status.budget_used == 1  # the request went out: it may be billed
+
+
 async def test_not_found_is_charged_once_then_free(store: Redis, fake: FakeCatBuy) -> None:
     async with rig(store, fake) as r:
         first = await r.ask(MISSING)
