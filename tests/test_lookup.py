@@ -181,8 +181,7 @@ async def test_a_look_up_cut_off_from_outside_gives_the_quota_back(
     fake.force("hang")
     async with rig(store, fake, user_quota=1) as r:
         asking = asyncio.ensure_future(r.ask(TAOBAO))
-        while not fake.requests:
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(fake.received.wait(), 5)
         asking.cancel()
         with pytest.raises(asyncio.CancelledError):
             await asking

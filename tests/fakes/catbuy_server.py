@@ -141,6 +141,7 @@ class FakeCatBuy:
         self.items: dict[str, Any] = load_fixture_items(fixtures)
         self.blacklisted: set[str] = set()
         self.requests: list[ReceivedRequest] = []
+        self.received = asyncio.Event()  # set by the first request since the last reset
         self.rejected_429 = 0
         self._errors: dict[str, Any] = json.loads((fixtures / "errors.json").read_text())
         self._risk_match: Any = json.loads((fixtures / "risk_match.json").read_text())
@@ -206,6 +207,7 @@ class FakeCatBuy:
 
     def reset_counters(self) -> None:
         self.requests.clear()
+        self.received.clear()
         self.rejected_429 = 0
         self._window = _Window()
 
@@ -232,6 +234,7 @@ class FakeCatBuy:
             time.time(), now, request.method, request.path, form, request.headers.get("X-API-Key")
         )
         self.requests.append(record)
+        self.received.set()
         over_limit = self._window.arrive(now) > self.rps
         response = await self._answer(request, record, over_limit)
         record.status = response.status
