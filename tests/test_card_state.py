@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import zlib
 from collections.abc import AsyncIterator, Callable
 
 import fakeredis
@@ -16,6 +17,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.card_state import (
     MAX_ATTEMPTS,
+    MAX_STATE_BYTES,
     TOKEN_LENGTH,
     CardBusy,
     CardState,
@@ -77,6 +79,27 @@ async def test_create_and_get_round_trip(store: Redis) -> None:
     assert await cards.get(token) == state
 
 
+async def test_a_state_is_stored_compressed(store: Redis) -> None:
+    cards = CardStore(store, ttl_seconds=TTL)
+    state = make_state()
+    token = await created(cards, state)
+    stored = await store.get(f"card:{token}")
+    plain = state.model_dump_json().encode()
+    assert zlib.decompress(stored) == plain
+    assert len(stored) * 3 < len(plain)
+
+
+async def test_a_state_saved_as_plain_json_still_reads_and_updates(store: Redis) -> None:
+    cards = CardStore(store, ttl_seconds=TTL)
+    state = make_state()
+    token = new_token()
+    await store.set(f"card:{token}", state.model_dump_json(), ex=TTL)  # an earlier release
+    assert await cards.get(token) == state
+    result = await cards.update(token, lambda s: s.model_copy(update={"photo": 2}))
+    assert result is not None and result[1].photo == 2
+    assert await cards.get(token) == result[1]
+
+
 async def test_expired_card_is_gone(store: Redis) -> None:
     cards = CardStore(store, ttl_seconds=TTL)
     token = await created(cards, make_state())
@@ -115,6 +138,15 @@ async def test_undecodable_state_is_none(store: Redis) -> None:
     assert await cards.update(token, lambda s: s) is None
     await store.set(f"card:{token}", json.dumps({"item": {}, "lang": "en"}))
     assert await cards.get(token) is None
+    whole = zlib.compress(make_state().model_dump_json().encode())
+    for broken in (
+        whole[:-8],  # cut short
+        zlib.compress(b"{" + b" " * MAX_STATE_BYTES + b"}"),  # inflates past the bound
+        zlib.compress(b"[1, 2]"),
+    ):
+        await store.set(f"card:{token}", broken)
+        assert await cards.get(token) is None
+        assert await cards.update(token, lambda s: s) is None
 
 
 async def test_update_returns_old_and_new_and_refreshes_ttl(store: Redis) -> None:
