@@ -109,7 +109,7 @@ class CardService:
                 if text not in notes:
                     notes.append(text)
             await self._notifier.handle(result)
-        untried = paste.items.untried if refs else 0  # never a lone note in a group
+        untried = paste.items.untried if refs else 0  # counted beside items, never alone
         if paste.items.skipped or untried:
             limit = self._settings.max_items_per_message
             notes.append(_skipped_text(paste.items.skipped, untried, limit))
