@@ -5,11 +5,8 @@ shown live in the store under ``card:{token}`` with a TTL. Updates are
 optimistic compare-and-set (a Lua script compares the stored bytes with what the
 change was computed from), so concurrent taps from any number of processes
 never lose or corrupt state; the same script runs on Redis and on fakeredis.
-
 Every card keeps its whole item for the TTL (48 hours by default), so states
-are stored as zlib-compressed JSON: 3-4 times smaller for a usual item, 10
-times for one of hundreds of SKUs, for ~25 µs a save and ~10 µs a read.
-States saved as plain JSON (by an earlier release) still read.
+are stored compressed (``bot.packed_json``).
 """
 
 from __future__ import annotations
@@ -18,13 +15,13 @@ import asyncio
 import random
 import re
 import secrets
-import zlib
 from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from redis.asyncio import Redis
 
 from bot.item import Item
+from bot.packed_json import pack, unpack
 
 TOKEN_LENGTH = 12
 # token_urlsafe(9) is exactly 12 characters of this alphabet (72 random bits).
@@ -33,9 +30,6 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{12}")
 # Taps on one card are a handful at a time; a few dozen rounds absorb even
 # a burst of 50, and the jitter below keeps contenders from colliding in step.
 MAX_ATTEMPTS = 64
-# An item's JSON stays far below this (2,000 SKUs: ~200 KB); a state that
-# inflates past it is not ours.
-MAX_STATE_BYTES = 4 * 1024 * 1024
 
 _COMPARE_AND_SET = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -121,20 +115,16 @@ class CardStore:
 
 
 def _encode(state: CardState) -> bytes:
-    return zlib.compress(state.model_dump_json().encode(), 1)
+    return pack(state.model_dump_json())
 
 
 def _decode(raw: bytes | str | None) -> CardState | None:
     if raw is None:
         return None
-    if isinstance(raw, str):
-        raw = raw.encode()
+    text = unpack(raw.encode() if isinstance(raw, str) else raw)
+    if text is None:
+        return None
     try:
-        if not raw.startswith(b"{"):  # plain JSON from an earlier release reads as is
-            inflater = zlib.decompressobj()
-            raw = inflater.decompress(raw, MAX_STATE_BYTES)
-            if inflater.unconsumed_tail or not inflater.eof:
-                return None
-        return CardState.model_validate_json(raw)
-    except (zlib.error, ValidationError):
+        return CardState.model_validate_json(text)
+    except ValidationError:
         return None

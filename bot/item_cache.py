@@ -41,6 +41,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.item import Item, ItemRef
+from bot.packed_json import pack, unpack
 from bot.timers import repeating
 
 log = logging.getLogger(__name__)
@@ -277,10 +278,10 @@ class ItemCache:
 
     @staticmethod
     def _encode(entry: CacheEntry) -> bytes:
-        """The stored form of ``entry``: its kind's letter, then the item or the failure."""
+        """The stored form of ``entry``: its kind's letter, then the packed item or the failure."""
         if entry.kind is EntryKind.ITEM:
             assert entry.item is not None
-            return EntryKind.ITEM.value.encode() + entry.item.model_dump_json().encode()
+            return EntryKind.ITEM.value.encode() + pack(entry.item.model_dump_json())
         return (entry.kind.value + (entry.failure or "")).encode()
 
     @staticmethod
@@ -292,7 +293,10 @@ class ItemCache:
         try:
             kind, body = EntryKind(raw[:1].decode()), raw[1:]
             if kind is EntryKind.ITEM:
-                return CacheEntry(kind, item=Item.model_validate_json(body))
+                text = unpack(body)
+                if text is None:
+                    raise ValueError("not an item's JSON")
+                return CacheEntry(kind, item=Item.model_validate_json(text))
         except ValueError:
             log.warning("unreadable cache entry for %s dropped", ref.key)
             return None

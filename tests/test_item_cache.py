@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from bot.catbuy.payload import parse_item
 from bot.item import Item, ItemRef, Platform
 from bot.item_cache import RECENT_OBJECTS, CacheEntry, EntryKind, ItemCache, objects_held
+from bot.packed_json import unpack
 from tests.conftest import FIXTURES
 
 ITEM_FIXTURES = [
@@ -77,3 +78,19 @@ async def test_big_items_are_kept_by_their_objects_not_their_number(store: Redis
     assert len(kept) >= RECENT_OBJECTS // objects_held(entries[0]) - 1
     assert kept == refs[-len(kept) :]  # the latest stay
     assert await cache.get(refs[0], "en") is not None  # the others are still in the store
+
+
+async def test_an_item_is_stored_packed_and_a_plain_one_still_reads(store: Redis) -> None:
+    item = parse_item(json.loads((FIXTURES / "taobao_two_dims.json").read_text()))
+    ref, key = item.ref, f"cb:item:taobao:{item.item_id}:en"
+    cache = ItemCache(store, ttl_seconds=3600)
+    cache.publish(ref, "en", "token", CacheEntry(EntryKind.ITEM, item=item))
+    await cache.aclose()  # the background write is done
+    stored = await store.get(key)
+    plain = item.model_dump_json().encode()
+    assert stored[:1] == b"I" and unpack(stored[1:]) == plain
+    assert len(stored) * 3 < len(plain)
+
+    await store.set(key, b"I" + plain)  # as the previous release stored it
+    elsewhere = ItemCache(store, ttl_seconds=3600)  # nothing in its memory
+    assert await elsewhere.get(ref, "en") == CacheEntry(EntryKind.ITEM, item=item)
