@@ -10,7 +10,11 @@ Prints upstream calls (the floor is the number of distinct items), 429s,
 upstream utilisation while requests were queued, time-to-card for the
 single-link users, and the comparison as ratios.
 
-    python -m bench.balance [--quick]
+Ten single-link users make a coarse p95 (nearly the slowest of them), so
+``--seeds N`` runs the guarded load N times with other arrivals and pools
+their waits (~2.5 min a seed).
+
+    python -m bench.balance [--quick] [--seeds N]
 """
 
 from __future__ import annotations
@@ -123,7 +127,7 @@ def workload(shape: Shape, seed: int = 4) -> list[Paste]:
     return sorted(pastes, key=lambda p: p.at)
 
 
-async def run(shape: Shape, redis_url: str, *, share: bool) -> RunResult:
+async def run(shape: Shape, redis_url: str, *, share: bool, seed: int = 4) -> RunResult:
     result = RunResult()
     async with FakeCatBuy(KEY, rps=RPS, latency=LATENCY) as fake:
         base: dict[str, Any] = json.loads((FIXTURES / "taobao_two_dims.json").read_text())
@@ -171,7 +175,7 @@ async def run(shape: Shape, redis_url: str, *, share: bool) -> RunResult:
 
         watcher = asyncio.create_task(watch())
         wall0 = time.monotonic()
-        await asyncio.gather(*(paste(p) for p in workload(shape)))
+        await asyncio.gather(*(paste(p) for p in workload(shape, seed)))
         result.wall = time.monotonic() - wall0
         watcher.cancel()
         await pacer.aclose()
@@ -229,11 +233,21 @@ def report(name: str, shape: Shape, r: RunResult) -> None:
 async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller load (~2 min)")
+    parser.add_argument("--seeds", type=int, default=1, help="guarded runs to pool (default 1)")
     args = parser.parse_args(argv)
     shape = QUICK if args.quick else FULL
     with running_redis() as server:
         guarded = await run(shape, server.url, share=True)
         report("cache + coalescing on", shape, guarded)
+        waits = list(guarded.single_latencies)
+        for seed in range(5, 4 + args.seeds):
+            again = await run(shape, server.url, share=True, seed=seed)
+            report(f"cache + coalescing on, seed {seed}", shape, again)
+            waits += again.single_latencies
+        if args.seeds > 1:
+            p50, p95 = percentile(waits, 0.5), percentile(waits, 0.95)
+            print(f"== single-link users over {args.seeds} seeds ==")
+            print(f"  p50 {p50:.2f}s  p95 {p95:.2f}s  (n={len(waits)})")
         bare = await run(shape, server.url, share=False)
         report("cache + coalescing off", shape, bare)
     on_found, off_found = guarded.outcomes.get("found", 0), bare.outcomes.get("found", 0)
