@@ -263,8 +263,7 @@ class ItemCache:
         await self._settle(keys=keys, args=[token, body, ttl_ms])
 
     def _remember(self, key: str, entry: CacheEntry, ttl: float) -> None:
-        with contextlib.suppress(ValueError):  # larger than the whole bound: not kept
-            self._recent[key] = (entry, time.monotonic() + min(ttl, RECENT_SECONDS))
+        self._recent[key] = (entry, time.monotonic() + min(ttl, RECENT_SECONDS))
 
     def _ttl_ms(self, entry: CacheEntry) -> int:
         """How long ``entry`` lives in the store."""

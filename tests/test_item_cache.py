@@ -8,8 +8,8 @@ import json
 import pytest
 from redis.asyncio import Redis
 
-from bot.catbuy.payload import parse_item
-from bot.item import Item, ItemRef, Platform
+from bot.catbuy.payload import MAX_DIMENSIONS, MAX_OPTIONS, MAX_SKUS, parse_item
+from bot.item import Dimension, Item, ItemRef, Option, Platform, Sku
 from bot.item_cache import RECENT_OBJECTS, CacheEntry, EntryKind, ItemCache, objects_held
 from bot.packed_json import unpack
 from tests.conftest import FIXTURES
@@ -64,6 +64,23 @@ def tracked_objects(root: object) -> int:
 def test_the_estimate_is_within_half_of_the_tracked_objects(item: Item) -> None:
     estimate, actual = objects_held(CacheEntry(EntryKind.ITEM, item=item)), tracked_objects(item)
     assert actual / 2 <= estimate <= actual * 2
+
+
+def test_the_largest_item_the_payload_allows_fits_the_bound() -> None:
+    # The recent answers' cache refuses (raises on) an answer larger than its bound.
+    dimensions = tuple(
+        Dimension(
+            pid=str(d),
+            name="",
+            options=tuple(Option(key=f"{d}:{o}", label="x") for o in range(MAX_OPTIONS)),
+        )
+        for d in range(MAX_DIMENSIONS)
+    )
+    skus = tuple(Sku(sku_id=str(n), options=()) for n in range(MAX_SKUS))
+    largest = Item(
+        platform=Platform.TAOBAO, item_id="1", title="", dimensions=dimensions, skus=skus
+    )
+    assert objects_held(CacheEntry(EntryKind.ITEM, item=largest)) < RECENT_OBJECTS
 
 
 async def test_big_items_are_kept_by_their_objects_not_their_number(store: Redis) -> None:
