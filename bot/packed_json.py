@@ -4,8 +4,8 @@ Cards keep their whole item for 48 hours and the cache keeps items for an
 hour, so items are most of what the bot stores. Compressed at level 1, a
 usual item's JSON is 3-4 times smaller (~3 KB to ~0.9 KB) and one of hundreds
 of SKUs 10-13 times, for ~25 µs to pack and ~10 µs to unpack. JSON stored
-plain (by an earlier release) unpacks as it is, so a rolling deploy loses
-nothing.
+plain (by an earlier release) unpacks as it is; that release cannot read
+packed values, though (see the README on upgrading replicas).
 """
 
 from __future__ import annotations
