@@ -230,6 +230,25 @@ async def test_hostile_title_is_escaped_and_the_card_accepted(
     assert "<b>超长标题 &amp; &lt;b&gt;" in card.params["caption"]
 
 
+async def test_half_an_emoji_in_the_payload_still_makes_a_card(
+    bot: Harness, catbuy: FakeCatBuy
+) -> None:
+    # A title cut inside a surrogate pair arrives as a lone "\ud83d" escape;
+    # Telegram's UTF-8 cannot carry it, so sending it as is fails the card.
+    body = json.loads((FIXTURES / "taobao_two_dims.json").read_text())
+    body["data"]["title"] = "Teddy keyring \ud83d"
+    body["data"]["seller_info"]["shop_name"] = "\udc3bBear shop"
+    body["data"]["props_list"]["0:0"] = "颜色分类:黑\ud800色"
+    catbuy.add_item("734912856301", body)
+    await bot.feed(message_update(TWO_DIMS))
+    [card] = bot.cards()
+    caption = card.params["caption"]
+    assert "Teddy keyring" in caption and "Bear shop" in caption
+    caption.encode()  # nothing Telegram would refuse
+    labels = [str(button["text"]) for button in keyboard_buttons(card)]
+    assert any("黑色" in label for label in labels)
+
+
 async def test_buy_button_carries_the_encoded_canonical_url(
     redis_url: str, catbuy: FakeCatBuy
 ) -> None:

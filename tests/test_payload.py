@@ -344,8 +344,12 @@ def test_unusable_answers_are_bad_responses(raw: object) -> None:
         parse_item(raw)
 
 
+# Lone surrogates too: json.loads makes them of "\ud83d", half an emoji.
+TEXT = st.text(
+    st.characters() | st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), max_size=30
+)
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    st.none() | st.booleans() | st.integers() | st.floats() | TEXT,
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
     ),
@@ -384,6 +388,7 @@ def test_hostile_fields_never_raise_anything_else(base: str, changes: dict[str, 
         parsed = parse_item(raw)
     except (BadResponse, ItemNotFound):
         return
+    # What the cache and Telegram take: UTF-8, so no lone surrogate.
     assert Item.model_validate_json(parsed.model_dump_json()) == parsed
 
 
@@ -396,6 +401,29 @@ def test_hostile_envelopes_never_raise_anything_else(raw: object) -> None:
             parse_risk(answer)
         except (BadResponse, ItemNotFound):
             pass
+
+
+def test_half_an_emoji_is_dropped_wherever_it_arrives() -> None:
+    """A lone surrogate has no UTF-8 form: kept, it fails the cache and the card."""
+    half = "\ud83d"
+    parsed = parse_item(
+        wrap(
+            title=f"Teddy {half}",
+            nick=f"{half}shop",
+            props=[{"name": f"Brand{half}", "value": "Other"}, f"Size{half}:M"],
+            props_list={"0:0": f"Colour:Black{half}"},
+            props_name=f"0:0:Colour:Black{half}",
+            skus=[{"sku_id": f"5{half}1", "properties": "0:0", "properties_name": half}],
+            seller_info={"shop_name": half},
+            sales_data={"delivery_time": f"48h{half}"},
+            location=half,
+        )
+    )
+    parsed.model_dump_json()  # what the cache stores: it raises on a lone surrogate
+    assert (parsed.title, parsed.shop) == ("Teddy", "shop")
+    assert parsed.attributes == (("Brand", "Other"), ("Size", "M"))
+    assert parsed.dimensions[0].options[0].label == "Black"
+    assert parsed.skus[0].sku_id == "51"
 
 
 def test_huge_payload_is_bounded() -> None:

@@ -55,8 +55,13 @@ MAX_TIERS = 20
 # Prices and counts past this are garbage, not goods.
 _NUMBER_LIMIT = Decimal(10) ** 12
 
-_CONTROL_CHARS = r"\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff"
+# A lone surrogate (half an emoji cut off upstream) has no UTF-8 form: Telegram
+# and the cache's JSON would both refuse the whole card over it.
+_CONTROL_CHARS = (
+    r"\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff"
+)
 _BLANKS = re.compile(rf"[\s{_CONTROL_CHARS}]+")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
 _PAIR_SEP = re.compile("[:：]")
 _MONEY = re.compile(r"[¥￥]?\s*(\d{1,13}(?:\.\d{1,8})?)\s*(?:元|CNY|RMB)?", re.IGNORECASE)
 _WEIGHT = re.compile(r"(\d{1,9}(?:\.\d{1,6})?)\s*(kg|g)?", re.IGNORECASE)
@@ -126,7 +131,8 @@ def _as_title(value: object) -> str | None:
 def _as_raw_str(value: object) -> str | None:
     """A string or number as is (ids, option keys); bounded, not unescaped."""
     if isinstance(value, str):
-        return value.strip()[:4000]
+        text = value.strip()[:4000]
+        return text if text.isascii() else _SURROGATES.sub("", text)
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return None
