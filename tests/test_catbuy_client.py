@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -299,3 +301,59 @@ async def test_json_labelled_as_html_is_still_json() -> None:
         assert (await catbuy.fetch_item("https://weidian.com/item.html?itemID=7401128856")).title
     finally:
         await catbuy.aclose()
+
+
+async def test_each_request_keeps_what_the_client_would_have_merged() -> None:
+    """Requests are built once per call, yet carry the client's defaults: the
+    compression it accepts, its timeouts, keep-alive."""
+    seen: list[httpx.Request] = []
+    body = gzip.compress((FIXTURES / "weidian_single.json").read_bytes())
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=body, headers={"Content-Encoding": "gzip"})
+
+    catbuy = CatBuyClient(
+        "https://x.example/api/v1",
+        SecretStr(KEY),
+        timeout=7.0,
+        transport=httpx.MockTransport(answer),
+    )
+    try:
+        item = await catbuy.fetch_item("https://weidian.com/item.html?itemID=7401128856")
+    finally:
+        await catbuy.aclose()
+    assert item.title
+    (request,) = seen
+    assert "gzip" in request.headers["Accept-Encoding"]
+    assert request.headers["Host"] == "x.example"
+    assert request.headers["Connection"] == "keep-alive"
+    assert request.headers["Content-Length"] == str(len(request.content))
+    assert request.extensions["timeout"] == {"connect": 5.0, "read": 7.0, "write": 7.0, "pool": 7.0}
+
+
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        ("a byte-order mark", b"\xef\xbb\xbf" + (FIXTURES / "weidian_single.json").read_bytes()),
+        (
+            "half an emoji",
+            json.dumps({"code": 1, "data": {"num_iid": "7", "title": "Mug \ud83d"}}).encode(),
+        ),
+    ],
+)
+async def test_json_the_fast_decoder_refuses_still_reads(name: str, body: bytes) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body)
+
+    catbuy = CatBuyClient(
+        "https://x.example/api/v1", SecretStr(KEY), transport=httpx.MockTransport(answer)
+    )
+    try:
+        item = await catbuy.fetch_item(
+            "https://weidian.com/item.html?itemID=7",
+            ref=ItemRef(platform=Platform.WEIDIAN, item_id="7"),
+        )
+    finally:
+        await catbuy.aclose()
+    assert item.title, name

@@ -18,8 +18,10 @@ import re
 import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlencode
 
 import httpx
+import pydantic_core
 from pydantic import SecretStr
 
 from bot.catbuy.errors import (
@@ -69,19 +71,26 @@ class CatBuyClient:
         self._urls = {path: httpx.URL(base + path) for path in (ITEM_PATH, RISK_PATH)}
         self._timeout = timeout
         self._on_call = on_call
+        timeouts = httpx.Timeout(timeout, connect=min(timeout, 5.0))
         self._http = httpx.AsyncClient(
             headers={
                 "X-API-Key": api_key.get_secret_value(),
                 "Accept": "application/json",
                 "User-Agent": "catbuy-bot",
             },
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            timeout=timeouts,
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
             transport=transport,
             # Honours HTTPS_PROXY / NO_PROXY / SSL_CERT_FILE like any httpx client.
             trust_env=True,
             follow_redirects=False,
         )
+        # What ``build_request`` would merge anew on every call, merged once.
+        self._headers = [
+            *self._http.headers.raw,
+            (b"Content-Type", b"application/x-www-form-urlencoded"),
+        ]
+        self._timeouts = timeouts.as_dict()
 
     async def fetch_item(
         self,
@@ -133,7 +142,15 @@ class CatBuyClient:
                 self._on_call(path, outcome, time.monotonic() - started)
 
     async def _exchange(self, path: str, form: dict[str, str]) -> tuple[int, httpx.Headers, bytes]:
-        async with self._http.stream("POST", self._urls[path], data=form) as response:
+        request = httpx.Request(
+            "POST",
+            self._urls[path],
+            headers=self._headers,
+            content=urlencode(form).encode(),
+            extensions={"timeout": self._timeouts},
+        )
+        response = await self._http.send(request, stream=True)
+        try:
             chunks: list[bytes] = []
             size = 0
             async for chunk in response.aiter_bytes():
@@ -142,6 +159,8 @@ class CatBuyClient:
                     raise BadResponse(f"upstream {path} answer too large")
                 chunks.append(chunk)
             return response.status_code, response.headers, b"".join(chunks)
+        finally:
+            await response.aclose()
 
 
 def _decode(headers: httpx.Headers, body: bytes) -> object:
@@ -149,6 +168,10 @@ def _decode(headers: httpx.Headers, body: bytes) -> object:
     # JSON as text/html, and an error page is HTML whatever its label.
     if body.lstrip()[:1] == b"<":
         raise BadResponse("upstream sent an HTML page")
+    try:
+        return pydantic_core.from_json(body)  # about twice as fast as json.loads
+    except ValueError:
+        pass  # a byte-order mark or a lone surrogate: json.loads takes them
     try:
         return json.loads(body)
     except (ValueError, RecursionError):
