@@ -8,11 +8,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.catbuy.errors import BadResponse, ItemNotFound
-from bot.catbuy.payload import TITLE_LIMIT, image_url, parse_item
+from bot.catbuy.payload import (
+    _OPTION_KEY,
+    TITLE_LIMIT,
+    _checked_image_url,
+    _option_keys,
+    image_url,
+    parse_item,
+)
 from bot.catbuy.risk import parse_risk
 from bot.item import Item, ItemRef, Platform, PriceRange, PriceTier
 from tests.conftest import FIXTURES
@@ -209,6 +216,43 @@ def test_title_is_cleaned_and_bounded() -> None:
     assert parsed.title.startswith("A&B line two ")
     assert len(parsed.title) <= TITLE_LIMIT
     assert not any(ord(c) < 32 for c in parsed.title)
+
+
+SCHEMES = ["//", "https://", "HTTP://", "http:", "http:/", "ftp://", " ", ""]
+HOSTS = ["img.alicdn.com", "a-1.cn", "x", "a..b", "a.b.", "u@a.b", "a.b:80", "商.cn", ""]
+PATH_PIECES = ["/", "a", ".jpg", "_.webp", "!!", "~", "%20", "-", "?w=1", "#x", "&amp;", " "]
+PATH_PIECES += ["\u00a0", "\\", "商", "@", ":"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    url=st.tuples(
+        st.sampled_from(SCHEMES),
+        st.sampled_from(HOSTS),
+        st.lists(st.sampled_from(PATH_PIECES), max_size=6).map("".join),
+    ).map("".join)
+)
+@example(url="//img.alicdn.com/i1/O1CN01!!22.jpg_.webp")
+@example(url="HTTP://a-1.cn/%20~x.jpg")
+@example(url="//u@a.b/x.jpg")
+@example(url="//a.b:80/x.jpg")
+@example(url="https://a.b/x@y.jpg")
+@example(url="https://a.b./x.jpg")
+def test_plain_image_urls_take_a_short_cut_to_the_same_answer(url: str) -> None:
+    assert image_url(url) == _checked_image_url(url.strip())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    properties=st.lists(
+        st.text(st.sampled_from("01:-.; a_é"), max_size=8) | st.sampled_from(["0:0", "1:3"]),
+        max_size=4,
+    ).map(";".join)
+)
+def test_well_formed_option_keys_take_a_short_cut_to_the_same_answer(properties: str) -> None:
+    parts = [part.strip() for part in properties.split(";")]
+    expected = tuple(part for part in parts if _OPTION_KEY.fullmatch(part))
+    assert _option_keys(properties) == expected
 
 
 @pytest.mark.parametrize(

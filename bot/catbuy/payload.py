@@ -67,6 +67,11 @@ _SALES = re.compile(r"(\d{1,12}(?:\.\d{1,4})?)\s*(万|w|千|k)?", re.IGNORECASE)
 _RANGE_SEP = re.compile(r"\s*[-~～–—]\s*")
 _ITEM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _OPTION_KEY = re.compile(r"-?[\w.]{1,40}:-?[\w.]{1,40}")
+_OPTION_KEYS = re.compile(rf"{_OPTION_KEY.pattern}(?:;{_OPTION_KEY.pattern})*")
+# A scheme (or none), a host of plain labels, a path of plain characters.
+_PLAIN_IMAGE_URL = re.compile(
+    r"(?:https?:)?//([a-z0-9-]+(?:\.[a-z0-9-]+)+)(/[\w./!~%-]*)?", re.IGNORECASE | re.ASCII
+)
 _SALES_MULTIPLIER = {"万": 10_000, "w": 10_000, "千": 1_000, "k": 1_000}
 
 # ``api_source`` values seen or expected; second-hand Taobao is Goofish's family.
@@ -221,7 +226,15 @@ def image_url(value: object) -> str | None:
         value = value.get("url")
     if not isinstance(value, str):
         return None
-    url = value.strip().replace("&amp;", "&")
+    url = value.strip()
+    plain = _PLAIN_IMAGE_URL.fullmatch(url) if len(url) <= URL_LIMIT else None
+    if plain is not None:  # most CDN URLs: what the checks below would return, sooner
+        return f"https://{plain[1]}{_without_webp(plain[2] or '')}"
+    return _checked_image_url(url)
+
+
+def _checked_image_url(url: str) -> str | None:
+    url = url.replace("&amp;", "&")
     # Any blank (a no-break space too) or control character: not a URL Telegram fetches.
     if len(url) > URL_LIMIT or "\\" in url or not url.isprintable() or " " in url:
         return None
@@ -237,10 +250,13 @@ def image_url(value: object) -> str | None:
         return None
     if not parts.hostname or parts.username is not None:
         return None
-    path = parts.path[: -len("_.webp")] if parts.path.endswith("_.webp") else parts.path
     # What urlunsplit would build: after a host, the path is empty or starts with "/".
     query = f"?{parts.query}" if parts.query else ""
-    return f"https://{parts.netloc}{path}{query}"
+    return f"https://{parts.netloc}{_without_webp(parts.path)}{query}"
+
+
+def _without_webp(path: str) -> str:
+    return path[: -len("_.webp")] if path.endswith("_.webp") else path
 
 
 def _as_images(value: object) -> tuple[str, ...]:
@@ -458,6 +474,8 @@ def _dimensions(data: ItemPayload) -> tuple[Dimension, ...]:
 
 def _option_keys(properties: str | None) -> tuple[str, ...]:
     """``"0:0;1:3"`` → (``"0:0"``, ``"1:3"``); malformed parts are dropped."""
+    if properties and _OPTION_KEYS.fullmatch(properties):  # the usual: all well formed
+        return tuple(properties.split(";"))
     parts = [part.strip() for part in (properties or "").split(";")]
     return tuple([key for key in parts if _OPTION_KEY.fullmatch(key)])
 
