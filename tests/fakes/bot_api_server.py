@@ -15,16 +15,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from aiogram.types import Update
 from aiohttp import ClientSession, ClientTimeout, web
 
+from tests.fakes.local_server import LocalServer
 from tests.fakes.telegram import (
     EDIT_METHODS,
     SEND_METHODS,
@@ -103,7 +102,7 @@ class WebhookRegistration:
     max_connections: int | None = None
 
 
-class FakeBotApi:
+class FakeBotApi(LocalServer):
     """A local aiohttp server that behaves like the Bot API for one bot token."""
 
     def __init__(
@@ -115,16 +114,13 @@ class FakeBotApi:
         telegram: FakeTelegram | None = None,
         echo: bool = False,
     ) -> None:
+        super().__init__(host, port)
         self.token = token
-        self.host = host
-        self.port = port
         self.telegram = telegram or FakeTelegram(bot_id=int(token.split(":", 1)[0]))
         self.echo = echo
         self.webhook: WebhookRegistration | None = None
         self.webhook_history: list[WebhookRegistration] = []
-        self._runner: web.AppRunner | None = None
         self._updates_arrived = asyncio.Event()
-        self._closing = asyncio.Event()
         self._poll_generation = 0
         self.waiting_polls = 0  # long polls held open right now; tests sync on it
 
@@ -134,38 +130,11 @@ class FakeBotApi:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    async def start(self) -> None:
-        self._closing.clear()
+    def make_app(self) -> web.Application:
         app = web.Application(client_max_size=20 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
-        # Long polls must not hold shutdown for aiohttp's default minute.
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        # Bind first so the free port is known before the site starts.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
-
-    async def stop(self) -> None:
-        self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeBotApi:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
+        return app
 
     # knobs and records ------------------------------------------------------------
 
@@ -270,11 +239,11 @@ class FakeBotApi:
             if generation != self._poll_generation:
                 return self._refuse("getUpdates", params, 409, CONFLICT_POLLING)
             remaining = deadline - loop.time()
-            if batch or remaining <= 0 or self._closing.is_set():
+            if batch or remaining <= 0 or self.stopping.is_set():
                 call = SentCall("getUpdates", params, response={"ok": True, "result": batch})
                 self.telegram.sent.append(call)
                 return call
-            closing = asyncio.ensure_future(self._closing.wait())
+            closing = asyncio.ensure_future(self.stopping.wait())
             waiting = asyncio.ensure_future(arrived.wait())
             self.waiting_polls += 1
             try:

@@ -27,11 +27,12 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
+
+from tests.fakes.local_server import LocalServer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "catbuy"
 ALLOWED_DOMAINS = (
@@ -120,7 +121,7 @@ def host_allowed(url: str) -> bool:
     return any(host == d or host.endswith("." + d) for d in ALLOWED_DOMAINS)
 
 
-class FakeCatBuy:
+class FakeCatBuy(LocalServer):
     """The fake upstream. ``async with FakeCatBuy(key="cbk_x") as fake: fake.base_url``."""
 
     def __init__(
@@ -134,6 +135,7 @@ class FakeCatBuy:
         fixtures: Path = FIXTURES,
         retry_after: str | None = None,
     ) -> None:
+        super().__init__(host, port)
         self.key = key
         self.rps = rps
         self.latency = latency
@@ -146,48 +148,19 @@ class FakeCatBuy:
         self._errors: dict[str, Any] = json.loads((fixtures / "errors.json").read_text())
         self._risk_match: Any = json.loads((fixtures / "risk_match.json").read_text())
         self._risk_clean: Any = json.loads((fixtures / "risk_clean.json").read_text())
-        self._host, self._port = host, port
         self._window = _Window()
         self._forcing: list[_Forcing] = []
-        self._stopping = asyncio.Event()
-        self._runner: web.AppRunner | None = None
 
     # --- lifecycle ---
 
-    async def start(self) -> None:
+    def make_app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeCatBuy:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        return self._port
+        return app
 
     @property
     def base_url(self) -> str:
-        return f"http://{self._host}:{self._port}{PREFIX}"
+        return f"http://{self.host}:{self.port}{PREFIX}"
 
     # --- knobs ---
 
@@ -306,7 +279,7 @@ class FakeCatBuy:
 
     async def _forced(self, request: web.Request, mode: Forced) -> web.StreamResponse:
         if mode == "hang":
-            await self._stopping.wait()
+            await self.stopping.wait()
             return self._error(503, "server_error", "stopping")
         if self.latency:
             await asyncio.sleep(self.latency)
