@@ -53,12 +53,16 @@ def chatter_updates(count: int) -> list[dict[str, Any]]:
     ]
 
 
+def item_ids(count: int) -> list[str]:
+    return [str(800000000000 + i) for i in range(count)]
+
+
 def link_updates(count: int) -> list[dict[str, Any]]:
     return [
         message_update(
-            f"https://item.taobao.com/item.htm?id={800000000000 + i}", user_id=100 + i % 40
+            f"https://item.taobao.com/item.htm?id={item_id}", user_id=100 + i % 40
         ).model_dump(mode="json", exclude_none=True)
-        for i in range(count)
+        for i, item_id in enumerate(item_ids(count))
     ]
 
 
@@ -89,23 +93,25 @@ async def _rate(dispatcher: Dispatcher, bot: Any, updates: list[dict[str, Any]])
     return len(updates) / (time.perf_counter() - started)
 
 
-def upstream() -> httpx.MockTransport:
-    """The upstream answering at once: the fixture under the asked id, encoded once.
+def upstream(item_ids: list[str]) -> httpx.MockTransport:
+    """The upstream answering at once: the fixture under the asked id.
 
     Each item's image URLs are its own (the seller id in them becomes the item
     id), as real items' are: no cache of parsed URLs serves one item from another's.
+    The answers are encoded before the clock starts: the fake's own work is
+    not the bot's.
     """
     body = json.loads(FIXTURE.read_text())
     body["data"]["num_iid"] = "ITEM_ID"
     seller = str(body["data"]["seller_id"])
     template = json.dumps(body, ensure_ascii=False).replace(seller, "ITEM_ID")
-    headers = {"content-type": "application/json"}
+    answers = {item_id: template.replace("ITEM_ID", item_id).encode() for item_id in item_ids}
+    headers = [(b"content-type", b"application/json")]
 
     def answer(request: httpx.Request) -> httpx.Response:
         # The form's url is the canonical ...item.htm%3Fid%3D<id>, followed by &searchlang.
         item_id = request.content.split(b"%3D", 1)[1].split(b"&", 1)[0].decode()
-        content = template.replace("ITEM_ID", item_id).encode()
-        return httpx.Response(200, headers=headers, content=content)
+        return httpx.Response(200, headers=headers, content=answers[item_id])
 
     return httpx.MockTransport(answer)
 
@@ -125,7 +131,8 @@ async def main(chatter: int, links: int, redis_url: str | None) -> None:
     chatter_batch = chatter_updates(chatter)
     floor, floor_bot = floor_dispatcher(), make_bot()
     session = RecordingSession()
-    async with build_app(settings, bot_session=session, catbuy_transport=upstream()) as app:
+    catbuy = upstream(item_ids(links))
+    async with build_app(settings, bot_session=session, catbuy_transport=catbuy) as app:
         if redis_url:
             await app.store.flushall()
         freeze_startup_heap()  # as bot.app.run does
