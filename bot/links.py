@@ -196,7 +196,8 @@ _TAOBAO_ITEM_PAGES = frozenset(
 )
 _TMALL_ITEM_PAGES = frozenset({"/item.htm", "/item.html", "/item_o.htm", "/hk/item.htm"})
 _WEIDIAN_ITEM_PAGES = frozenset({"/item.html", "/item.htm"})
-_A_M_TAOBAO = re.compile(r"/i(\d{1,20})\.htm")
+# a.m.taobao.com/i{id}.htm, and the same old mobile form on a.m.tmall.com
+_A_M_ITEM = re.compile(r"/i(\d{1,20})\.htm")
 _WORLD_ITEM = re.compile(r"(?:/list)?/item/(\d{1,20})\.html?")
 _OFFER = re.compile(r"/offer/(\d{1,20})\.html?")
 _GOOFISH_PATH = re.compile(r"/item/(\d{1,20})/?")
@@ -219,9 +220,9 @@ def _identify(host: str, path: str, params: dict[str, str]) -> tuple[Platform | 
     if on_domains(host, ("taobao.com",)):
         return _taobao(host, path, params)
     if on_domains(host, ("tmall.com", "tmall.hk")):
-        world = _WORLD_ITEM.fullmatch(path)
-        if world is not None:
-            return Platform.TMALL, world.group(1)
+        by_path = _WORLD_ITEM.fullmatch(path) or _A_M_ITEM.fullmatch(path)
+        if by_path is not None:
+            return Platform.TMALL, by_path.group(1)
         return Platform.TMALL, params.get("id") if path in _TMALL_ITEM_PAGES else None
     if on_domains(host, ("1688.com",)):
         offer = _OFFER.fullmatch(path)
@@ -242,7 +243,7 @@ def _identify(host: str, path: str, params: dict[str, str]) -> tuple[Platform | 
 
 
 def _taobao(host: str, path: str, params: dict[str, str]) -> tuple[Platform | None, str | None]:
-    short_form = _A_M_TAOBAO.fullmatch(path)
+    short_form = _A_M_ITEM.fullmatch(path)
     if short_form is not None:
         return Platform.TAOBAO, short_form.group(1)
     world = _WORLD_ITEM.fullmatch(path)

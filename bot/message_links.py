@@ -53,6 +53,10 @@ _BARE_LINK = re.compile(
     re.IGNORECASE | re.ASCII,
 )
 _TRAILING = ".,;:!?*'\"_~"
+# Telegram's own link detection runs a url entity on to the next blank, so
+# "…?id=1，有货吗" or "…?id=1🔥" arrive as one entity; the link is its head.
+_LINK_HEAD = re.compile(f"{_URL_CHARS}*", re.ASCII)
+_BRACKETS = {")": "(", "]": "["}
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,8 @@ def _entity_candidates(text: str, entities: Sequence[LinkEntity]) -> list[tuple[
             if isinstance(entity.url, str):
                 found.append((start, entity.url))
         else:
-            found.append((start, text[start:end]))
+            head = _LINK_HEAD.match(text, start, end)
+            found.append((start, _trim(head.group() if head else "")))
     return found
 
 
@@ -142,7 +147,8 @@ def _trim(link: str) -> str:
     """Drop sentence punctuation and unbalanced closing brackets after a link."""
     while link:
         last = link[-1]
-        if last in _TRAILING or (last == ")" and link.count("(") < link.count(")")):
+        opening = _BRACKETS.get(last)
+        if last in _TRAILING or (opening and link.count(opening) < link.count(last)):
             link = link[:-1]
         else:
             break

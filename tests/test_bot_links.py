@@ -105,6 +105,17 @@ async def test_group_link_gets_a_card(bot: Harness) -> None:
     assert card.chat_id == GROUP
 
 
+async def test_a_link_with_chinese_text_glued_on_gets_a_card(bot: Harness) -> None:
+    # Telegram's url entity runs on to the next blank: it holds "，有货吗" too.
+    text = f"这个不错 {TWO_DIMS}，有货吗"
+    update = message_update(text, chat_id=GROUP, chat_type="supergroup")
+    assert update.message is not None and update.message.entities
+    assert update.message.entities[0].extract_from(text).endswith("有货吗")
+    await bot.feed(update)
+    [card] = bot.cards()
+    assert card.params["reply_to_message_id"] == update.message.message_id
+
+
 async def test_unknown_item_gets_a_short_message_in_a_group_too(bot: Harness) -> None:
     link = "https://item.taobao.com/item.htm?id=111222333444"
     await bot.feed(message_update(link, chat_id=GROUP, chat_type="group"))

@@ -51,6 +51,7 @@ FORMS = [
     ("https://detail.m.tmall.com/item.htm?spm=a1z10&id=612345678901", TM, "612345678901"),
     ("https://detail.tmall.hk/hk/item.htm?id=612345678901", TM, "612345678901"),
     ("https://chaoshi.detail.tmall.com/item.htm?id=612345678901", TM, "612345678901"),
+    ("https://a.m.tmall.com/i612345678901.htm", TM, "612345678901"),
     # 1688
     ("https://detail.1688.com/offer/654321987.html", AL, "654321987"),
     ("https://detail.1688.com/offer/654321987.html?spm=a260k", AL, "654321987"),
@@ -207,6 +208,47 @@ def test_url_entity_sliced_by_utf16_units_not_python_indices() -> None:
     assert find_links(text, []).refs == []
     found = find_links(text, [LinkEntity("url", offset, len(link))])
     assert found.refs == [ItemRef(platform=WD, item_id="7212345678")]
+
+
+def utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+@pytest.mark.parametrize(
+    ("before", "link", "after", "key"),
+    [
+        (
+            "这个不错 ",
+            "https://item.taobao.com/item.htm?id=678901234567",
+            "，有货吗",
+            "taobao:678901234567",
+        ),
+        ("（", "https://detail.tmall.com/item.htm?id=612345678901", "）", "tmall:612345678901"),
+        ("链接：", "https://detail.1688.com/offer/654321987.html", "。", "1688:654321987"),
+        ("", "https://weidian.com/item.html?itemID=7212345678", "看看", "weidian:7212345678"),
+        ("🔥", "https://www.goofish.com/item?id=812345678901", "🔥", "goofish:812345678901"),
+        ("Вот ", "https://item.taobao.com/item.htm?id=678901234567", "？", "taobao:678901234567"),
+        ("【天猫】", "http://e.tb.cn/h.TmAll12?tk=ZZ99", "「官方旗舰店", "http"),
+    ],
+)
+def test_a_url_entity_that_runs_on_past_the_link_still_finds_it(
+    before: str, link: str, after: str, key: str
+) -> None:
+    # Telegram's link detection stops only at a blank, so the url entity it
+    # sends takes in the CJK text, full-width punctuation or emoji glued on.
+    text = f"{before}{link}{after} ok"
+    entity = LinkEntity("url", utf16(before), utf16(link + after))
+    found = find_links(text, [entity])
+    if key == "http":  # a short link: requested as is, nothing glued on
+        assert found.short_links == ["https://e.tb.cn/h.TmAll12?tk=ZZ99"]
+    else:
+        assert [ref.key for ref in found.refs] == [key]
+
+
+@pytest.mark.parametrize("wrapped", ["[{}]", "({})", "[({})]", "{}]"])
+def test_brackets_around_a_bare_link_are_not_part_of_it(wrapped: str) -> None:
+    text = wrapped.format("https://weidian.com/item.html?itemID=7212345678")
+    assert [ref.key for ref in find_links(text, []).refs] == ["weidian:7212345678"]
 
 
 def test_text_link_entities_use_their_url() -> None:
