@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+from typing import NoReturn
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
@@ -14,15 +15,22 @@ def main() -> None:
     try:
         settings: Settings = load_settings()
     except ConfigError as error:
-        print(f"catbuy-bot: configuration error: {error}", file=sys.stderr)
-        sys.exit(2)
+        _exit_on(error)
     secrets = [settings.bot_token.get_secret_value(), settings.catbuy_api_key.get_secret_value()]
     setup_logging(settings.log_level, settings.log_format, secrets)
 
     from bot.app import run  # after logging, so start-up is logged (and redacted)
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(settings))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run(settings))
+    except ConfigError as error:  # found only at start-up: a port it cannot listen on
+        _exit_on(error)
+
+
+def _exit_on(error: ConfigError) -> NoReturn:
+    print(f"catbuy-bot: configuration error: {error}", file=sys.stderr)
+    sys.exit(2)
 
 
 if __name__ == "__main__":

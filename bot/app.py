@@ -252,7 +252,10 @@ async def _run_polling(app: App) -> None:
     runner = None
     if settings.metrics_port:
         runner = await run_web_server(
-            app.web_app(), settings.web_server_host, settings.metrics_port
+            app.web_app(),
+            settings.web_server_host,
+            settings.metrics_port,
+            port_setting="METRICS_PORT",
         )
     try:
         await app.bot.delete_webhook(drop_pending_updates=False)

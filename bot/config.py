@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -10,6 +11,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# What an HTTP header value can carry: printable ASCII, no blanks inside.
+_API_KEY = re.compile(r"[!-~]+")
+_HOST_NAME = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?")
 
 
 class ConfigError(Exception):
@@ -94,18 +98,50 @@ class Settings(BaseSettings):
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
+    # Secrets kept in files often end in a newline: blanks around them are dropped.
     @field_validator("catbuy_api_key")
     @classmethod
     def _check_key(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
+        key = value.get_secret_value().strip()
+        if not key:
             raise ValueError("must not be empty")
-        return value
+        if not _API_KEY.fullmatch(key):
+            raise ValueError("must be printable ASCII without blanks (it is sent as a header)")
+        return SecretStr(key)
 
     @field_validator("bot_token")
     @classmethod
     def _check_token(cls, value: SecretStr) -> SecretStr:
-        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", value.get_secret_value()):
+        token = value.get_secret_value().strip()
+        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", token):
             raise ValueError("is not a Telegram bot token (digits:letters)")
+        return SecretStr(token)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not a number in range
+        except ValueError:
+            raise ValueError("has a port that is not a number from 1 to 65535") from None
+        if parts.scheme != "unix" and not parts.hostname:
+            raise ValueError("must name a host, e.g. redis://localhost:6379/0")
+        return value
+
+    @field_validator("web_server_host")
+    @classmethod
+    def _check_host(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            looks_numeric = bool(re.fullmatch(r"[0-9.]+", value))
+            if looks_numeric or not _HOST_NAME.fullmatch(value):
+                raise ValueError("must be an IP address or a host name") from None
         return value
 
     @field_validator("catbuy_base_url", "telegram_api_url")

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.config import ConfigError
 from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -225,16 +226,24 @@ def create_web_app(
     return app
 
 
-async def run_web_server(app: web.Application, host: str, port: int) -> web.AppRunner:
-    """Start serving ``app``; stop it with ``await runner.cleanup()``."""
+async def run_web_server(
+    app: web.Application, host: str, port: int, *, port_setting: str = "WEB_SERVER_PORT"
+) -> web.AppRunner:
+    """Start serving ``app``; stop it with ``await runner.cleanup()``.
+
+    A host or port it cannot listen on is a ``ConfigError`` naming the settings.
+    """
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as error:
+        await runner.cleanup()
+        reason = error.strerror or type(error).__name__
+        raise ConfigError(
+            f"WEB_SERVER_HOST/{port_setting}: cannot listen on {host}:{port} ({reason})"
+        ) from None
     return runner
-
-
-# Polling mode serves the same app (without a webhook) on METRICS_PORT.
-run_metrics_server = run_web_server
 
 
 async def set_webhook(bot: Bot, dispatcher: Dispatcher, *, url: str, secret: str | None) -> None:

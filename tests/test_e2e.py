@@ -101,12 +101,16 @@ async def test_pasted_link_becomes_a_card_and_taps_edit_it(
     assert "Traceback" not in output
 
 
-def test_bad_configuration_exits_2_with_one_line() -> None:
-    env = bot_env(BOT_TOKEN="1:abc", CATBUY_API_KEY="cbk_x", CATBUY_RPS="fast")
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("CATBUY_RPS", "fast"), ("REDIS_URL", "localhost:6379"), ("CATBUY_API_KEY", "cbk tеst")],
+)
+def test_bad_configuration_exits_2_with_one_line(name: str, value: str) -> None:
+    env = bot_env(**{"BOT_TOKEN": "1:abc", "CATBUY_API_KEY": "cbk_x", name: value})
     result = subprocess.run(
         [sys.executable, "-m", "bot"], cwd=ROOT, env=env, capture_output=True, timeout=60
     )
     assert result.returncode == 2
     lines = result.stderr.decode().strip().splitlines()
-    assert len(lines) == 1 and "CATBUY_RPS" in lines[0]
+    assert len(lines) == 1 and name in lines[0]
     assert "Traceback" not in result.stderr.decode()

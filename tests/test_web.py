@@ -16,9 +16,17 @@ from aiohttp import test_utils, web
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from bot.config import ConfigError
 from bot.metrics import Metrics
 from bot.store import open_store
-from bot.web import SECRET_HEADER, ReadyState, WebhookIntake, create_web_app, readiness
+from bot.web import (
+    SECRET_HEADER,
+    ReadyState,
+    WebhookIntake,
+    create_web_app,
+    readiness,
+    run_web_server,
+)
 
 SECRET = "s3cret_token-OK"
 TOKEN = "42:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -112,6 +120,23 @@ def _dead_store() -> Redis:
 
 
 # --- health, readiness, metrics ---------------------------------------------------------
+
+
+async def test_a_port_taken_by_another_process_is_a_configuration_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError) as caught:
+            await run_web_server(
+                create_web_app(metrics=Metrics(), ready=_ready),
+                "127.0.0.1",
+                port,
+                port_setting="METRICS_PORT",
+            )
+    assert str(caught.value).startswith(
+        f"WEB_SERVER_HOST/METRICS_PORT: cannot listen on 127.0.0.1:{port}"
+    )
 
 
 async def test_healthz_is_ok() -> None:

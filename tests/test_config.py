@@ -1,0 +1,59 @@
+"""Settings: bad values stop the bot at start with one line naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import ConfigError, Settings, load_settings
+
+TOKEN = "123456:AAbbCCdd_ee-FF"
+KEY = "cbk_live_k3y"
+
+
+def settings(**values: object) -> Settings:
+    return load_settings(**{"bot_token": TOKEN, "catbuy_api_key": KEY, **values}, _env_file=None)
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"catbuy_api_key": "cbk k3y"}, "CATBUY_API_KEY"),
+        ({"catbuy_api_key": "cbk_tеst"}, "CATBUY_API_KEY"),  # a Cyrillic е
+        ({"catbuy_api_key": " \n"}, "CATBUY_API_KEY"),
+        ({"bot_token": "123456:AA bb"}, "BOT_TOKEN"),
+        ({"redis_url": "localhost:6379"}, "REDIS_URL"),
+        ({"redis_url": "http://localhost:6379"}, "REDIS_URL"),
+        ({"redis_url": "redis://"}, "REDIS_URL"),
+        ({"redis_url": "redis://localhost:99999"}, "REDIS_URL"),
+        ({"web_server_host": "999.999.1.1"}, "WEB_SERVER_HOST"),
+        ({"web_server_host": "my host"}, "WEB_SERVER_HOST"),
+        ({"catbuy_rps": "fast"}, "CATBUY_RPS"),
+        ({"admin_ids": "12,abc"}, "ADMIN_IDS"),
+        ({"buy_url_template": "https://buy.example/?u={link}"}, "BUY_URL_TEMPLATE"),
+    ],
+)
+def test_a_bad_value_is_named_and_never_echoed(values: dict[str, object], named: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        settings(**values)
+    message = str(caught.value)
+    assert message.startswith(f"{named} is invalid") and "\n" not in message
+    if named in ("CATBUY_API_KEY", "BOT_TOKEN"):  # a secret must not land in a log
+        assert all(part not in message for part in str(values[named.lower()]).split())
+
+
+def test_blanks_around_secrets_kept_in_files_are_dropped() -> None:
+    loaded = settings(catbuy_api_key=f" {KEY}\n", bot_token=f"{TOKEN}\n")
+    assert loaded.catbuy_api_key.get_secret_value() == KEY
+    assert loaded.bot_token.get_secret_value() == TOKEN
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://localhost:6379/0", "rediss://user:pass@redis.internal:6380", "unix:///r.sock"]
+)
+def test_redis_urls_redis_py_takes_are_taken(url: str) -> None:
+    assert settings(redis_url=url).redis_url == url
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "127.0.0.1", "bot.internal", "localhost"])
+def test_hosts_to_listen_on(host: str) -> None:
+    assert settings(web_server_host=host).web_server_host == host
