@@ -324,7 +324,8 @@ class RiskService:
                 pipe.hincrby(key, "cached", 1)
             else:
                 pipe.hincrby(key, "checks", 1)
-                pipe.hincrby(key, "spend_micros", int((cost or CHECK_PRICE) * _MICROS))
+                spent = CHECK_PRICE if cost is None else cost  # a free check costs 0
+                pipe.hincrby(key, "spend_micros", int(spent * _MICROS))
             pipe.expire(key, _DAY_TTL)
             await pipe.execute()
 

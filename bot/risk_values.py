@@ -120,9 +120,13 @@ def _ip(value: str) -> str | None:
         address = ipaddress.ip_address(value.strip("[]"))
     except ValueError:
         return None
-    # Scope ids (fe80::1%eth0) name the checker's own interface, not the person.
-    if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
-        address = ipaddress.IPv6Address(str(address).split("%", 1)[0])
+    if isinstance(address, ipaddress.IPv6Address):
+        # Dual-stack servers log IPv4 clients as ::ffff:203.0.113.7: one person.
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped.compressed
+        # Scope ids (fe80::1%eth0) name the checker's own interface, not the person.
+        if address.scope_id:
+            address = ipaddress.IPv6Address(str(address).split("%", 1)[0])
     return address.compressed
 
 
@@ -175,7 +179,10 @@ def _mask_phone(value: str) -> str:
     except phonenumbers.NumberParseException:
         return MASK
     national = str(phonenumbers.national_significant_number(number))
-    return f"+{number.country_code} {MASK} **** {national[-4:]}"
+    # The last four digits, but five at least stay hidden: some plans are short.
+    shown = min(4, len(national) - 5)
+    tail = f" {national[-shown:]}" if shown > 0 else ""
+    return f"+{number.country_code} {MASK} ****{tail}"
 
 
 def _mask_ip(value: str) -> str:

@@ -482,6 +482,16 @@ def test_huge_payload_is_bounded() -> None:
     assert parsed.images == ("https://a.b/c.jpg",)
 
 
+@pytest.mark.parametrize(
+    ("cost", "expected"),
+    [("0.03", Decimal("0.03")), ("$0.03", Decimal("0.03")), (0, Decimal(0)), ("①", None)],
+)
+def test_risk_cost_reads_plain_numbers_only(cost: object, expected: Decimal | None) -> None:
+    raw = fixture("risk_match.json")
+    raw["cost"] = cost
+    assert parse_risk(raw).cost == expected
+
+
 def test_risk_fixtures() -> None:
     match = parse_risk(fixture("risk_match.json"))
     assert (match.blacklisted, match.risk_score, match.category) == (True, 85, "chargeback_user")

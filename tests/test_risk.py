@@ -120,6 +120,14 @@ async def test_repeat_within_window_is_cached_and_free(rig: RiskRig) -> None:
     assert stats.spend == Decimal("0.03")
 
 
+async def test_a_free_check_adds_nothing_to_the_spend(rig: RiskRig) -> None:
+    rig.fake.risk_clean["cost"] = 0  # a check a Risk Shield plan includes
+    outcome = await rig.service.check(1, RiskType.EMAIL, "someone@example.com")
+    assert outcome.cost == 0
+    stats = await rig.service.today()
+    assert (stats.checks, stats.spend) == (1, Decimal(0))
+
+
 async def test_same_value_of_another_type_is_not_a_cache_hit(rig: RiskRig) -> None:
     await rig.service.check(1, RiskType.USERNAME, "buyer_one")
     outcome = await rig.service.check(1, RiskType.DEVICE, "buyer_one")

@@ -23,6 +23,7 @@ VALID = [
     (RiskType.IP, " 2001:0DB8:0000::0001 ", "2001:db8::1"),
     (RiskType.IP, "[::1]", "::1"),
     (RiskType.IP, "fe80::1%eth0", "fe80::1"),
+    (RiskType.IP, "::ffff:203.0.113.7", "203.0.113.7"),  # as dual-stack servers log it
     (RiskType.DEVICE, "A1b2C3d4E5f6", "A1b2C3d4E5f6"),
 ]
 
@@ -93,6 +94,8 @@ def test_parse_type(word: str, expected: RiskType | None) -> None:
         (RiskType.EMAIL, "john.doe@example.com", "j***@e***.com"),
         (RiskType.PHONE, "+8613800138000", "+86 *** **** 8000"),
         (RiskType.PHONE, "+12025550143", "+1 *** **** 0143"),
+        (RiskType.PHONE, "+35312345678", "+353 *** **** 678"),
+        (RiskType.PHONE, "+6834002", "+683 *** ****"),  # Niue: four digits in all
         (RiskType.IP, "203.0.113.7", "203.0.113.*"),
         (RiskType.IP, "2001:db8:85a3::8a2e:370:7334", "2001:db8:*"),
         (RiskType.USERNAME, "buyer_one", "b***e"),
@@ -111,6 +114,18 @@ def test_mask_never_shows_the_whole_value(kind: RiskType, raw: str, expected: st
     masked = mask(kind, expected)
     assert expected not in masked
     assert "***" in masked or masked.endswith("*")
+
+
+@pytest.mark.parametrize(
+    "number", ["+8613800138000", "+12025550143", "+35312345678", "+29022158", "+6834002"]
+)
+def test_a_masked_phone_keeps_five_digits_hidden(number: str) -> None:
+    value = normalize(RiskType.PHONE, number)
+    assert value is not None
+    country, _, shown = mask(RiskType.PHONE, value).partition(" *** ****")
+    national = value.removeprefix(country)
+    # Five digits stay hidden, or all of them in a plan shorter than that.
+    assert len(shown.strip()) <= max(len(national) - 5, 0)
 
 
 @given(kind=st.sampled_from(list(RiskType)), raw=st.text(max_size=400))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,7 @@ DETAIL_KEYS = 20
 DETAIL_KEY_LIMIT = 64
 DETAIL_VALUE_LIMIT = 200
 FIELD_LIMIT = 200
+_COST = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,8})?|\.[0-9]{1,8}")
 
 
 class RiskVerdict(BaseModel):
@@ -97,7 +99,8 @@ def _cost(value: object) -> Decimal | None:
         cost = Decimal(str(value))
     elif isinstance(value, str):
         text = value.strip().lstrip("$")[:16]
-        cost = Decimal(text) if text.replace(".", "", 1).isdigit() else Decimal(-1)
+        # ASCII digits only: "①" and "¹" pass isdigit() and break Decimal().
+        cost = Decimal(text) if _COST.fullmatch(text) else Decimal(-1)
     else:
         return None
     return cost if 0 <= cost < 1000 else None

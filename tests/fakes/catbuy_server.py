@@ -146,8 +146,9 @@ class FakeCatBuy(LocalServer):
         self.received = asyncio.Event()  # set by the first request since the last reset
         self.rejected_429 = 0
         self._errors: dict[str, Any] = json.loads((fixtures / "errors.json").read_text())
-        self._risk_match: Any = json.loads((fixtures / "risk_match.json").read_text())
-        self._risk_clean: Any = json.loads((fixtures / "risk_clean.json").read_text())
+        # The risk answers served (a copy each time); tests may edit them.
+        self.risk_match: Any = json.loads((fixtures / "risk_match.json").read_text())
+        self.risk_clean: Any = json.loads((fixtures / "risk_clean.json").read_text())
         self._window = _Window()
         self._forcing: list[_Forcing] = []
 
@@ -255,7 +256,7 @@ class FakeCatBuy(LocalServer):
         if kind not in RISK_TYPES:
             return self._error(400, "invalid_type", "Unknown type")
         listed = value in self.blacklisted
-        body = copy.deepcopy(self._risk_match if listed else self._risk_clean)
+        body = copy.deepcopy(self.risk_match if listed else self.risk_clean)
         if listed:
             body["result"]["matchType"] = kind
         body["checked"] = {"type": kind, "value": value}
