@@ -33,6 +33,7 @@ OWN_BUTTONS = 5
 VARIANT_PHOTO = -1  # CardState.photo value: show the chosen option's image
 MAX_ATTRIBUTES = 3
 _TAG = re.compile(r"<[^>]*>")
+_DAYS = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,2})?")
 
 PLATFORM_NAMES: dict[Platform, str] = {
     Platform.TAOBAO: "Taobao",
@@ -190,12 +191,13 @@ def _fact_lines(item: Item) -> list[str]:
 
 
 def _shipping(delivery_time: str) -> str:
-    """ "ships in 3 days" when the upstream gives a bare number (days), else its words."""
-    try:
-        days: Decimal | None = Decimal(delivery_time)
-    except ArithmeticError:
-        days = None
-    if days is None or not days.is_finite() or days <= 0:
+    """ "ships in 3 days" when the upstream gives a plain number (days), else its words.
+
+    Plain: up to three digits. Decimal("1e999999999") is a number too, and
+    rounding it would hold the event loop (every chat) for good.
+    """
+    days = Decimal(delivery_time) if _DAYS.fullmatch(delivery_time) else None
+    if days is None or days <= 0:
         return _("ships in {time}").format(time=delivery_time[:30])
     return ngettext("ships in {days} day", "ships in {days} days", math.ceil(days)).format(
         days=format_number(days, 1)
