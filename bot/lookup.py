@@ -23,7 +23,13 @@ from redis.exceptions import RedisError
 
 from bot.admission import Admission, Answered, Locked
 from bot.breaker import BreakerReason
-from bot.catbuy.errors import CatBuyError, ItemNotFound, RateLimited, UpstreamTimeout
+from bot.catbuy.errors import (
+    CatBuyError,
+    InvalidUrl,
+    ItemNotFound,
+    RateLimited,
+    UpstreamTimeout,
+)
 from bot.gate import BreakerOpen, Busy, StoreDown, UpstreamGate
 from bot.in_flight import InFlight
 from bot.item import Item, ItemRef
@@ -267,8 +273,9 @@ class LookupService:
                 item = await self._gate.call(
                     charge.user_id, fetch, deadline=slot_deadline, paced=paced
                 )
-        except (TimeoutError, UpstreamTimeout):
-            await self._refund(charge, budget=not started)
+        except (TimeoutError, UpstreamTimeout) as exc:
+            never_left = not started or (isinstance(exc, UpstreamTimeout) and not exc.sent)
+            await self._refund(charge, budget=never_left)
             return Refused(Failure.TIMEOUT)
         except asyncio.CancelledError:
             # Cut off from outside (a shutdown, the last guard in _coalesced): no
@@ -285,15 +292,17 @@ class LookupService:
         except StoreDown:
             await self._refund(charge, budget=True)
             return Refused(Failure.STORE_DOWN)
-        except ItemNotFound:
+        except (ItemNotFound, InvalidUrl):
+            # An answer about the item, the same on every try: charged once, cached.
             self._counters.count(Counter.PAID_LOOKUPS)
             return Refused(Failure.NOT_FOUND)
         except CatBuyError as exc:
             log.warning("upstream failed for %s: %s", ref.key, type(exc).__name__)
             self._counters.count(Counter.UPSTREAM_ERRORS)
             if exc.refundable:
-                # A 429 was never served; other failures may have been billed.
-                await self._refund(charge, budget=isinstance(exc, RateLimited))
+                # A 429 was never served, nor a request that never left; other
+                # failures may have been billed.
+                await self._refund(charge, budget=isinstance(exc, RateLimited) or not exc.sent)
             return Refused(Failure.UPSTREAM_ERROR)
         self._counters.count(Counter.PAID_LOOKUPS)
         return Found(item)

@@ -209,6 +209,7 @@ async def test_timeout_when_the_upstream_hangs(
             await catbuy.check_risk("email", "a@b.example")
     finally:
         await catbuy.aclose()
+    assert caught.value.sent  # the request went out: it may be billed
     assert_no_secret(caught.value, caplog)
 
 
@@ -237,6 +238,7 @@ async def test_network_error_on_a_closed_port(caplog: pytest.LogCaptureFixture) 
     finally:
         await catbuy.aclose()
     assert caught.value.refundable
+    assert not caught.value.sent  # no connection: nothing reached the upstream
     assert_no_secret(caught.value, caplog)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -73,8 +74,9 @@ async def rig(
     budget: int = 1000,
     rps: float = 40,
     lookup_seconds: float = 5.0,
+    base_url: str | None = None,
 ) -> AsyncIterator[Rig]:
-    client = CatBuyClient(fake.base_url, SecretStr(KEY), timeout=lookup_seconds)
+    client = CatBuyClient(base_url or fake.base_url, SecretStr(KEY), timeout=lookup_seconds)
     pacer = Pacer(store, rps=rps, max_wait=20)
     gate = UpstreamGate(pacer, Breaker(store, cooldown_seconds=60))
     ledger = QuotaLedger(store, user_quota=user_quota, chat_quota=chat_quota, daily_budget=budget)
@@ -188,6 +190,34 @@ async def test_a_look_up_cut_off_from_outside_gives_the_quota_back(
         status = await r.ledger.remaining(1)
     assert status.user_used == 0
     assert status.budget_used == 1  # the request went out: it may be billed
+
+
+async def test_an_unreachable_upstream_gives_the_budget_back_too(
+    store: Redis, fake: FakeCatBuy
+) -> None:
+    """No connection, no request: nothing was billed, so an outage spends no budget."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    async with rig(store, fake, budget=3, base_url=f"http://127.0.0.1:{closed}/api/v1") as r:
+        results = [await r.ask(taobao(500_000_000_200 + i)) for i in range(5)]
+        status = await r.ledger.remaining(1)
+    assert set(results) == {Refused(Failure.UPSTREAM_ERROR)}
+    assert (status.user_used, status.budget_used) == (0, 0)
+
+
+async def test_a_refused_item_url_is_charged_once_like_not_found(
+    store: Redis, fake: FakeCatBuy
+) -> None:
+    # 400 invalid_url for a URL the bot built itself: the same answer on every try.
+    fake.force("invalid_url")
+    async with rig(store, fake) as r:
+        first = await r.ask(TAOBAO)
+        again = await r.ask(TAOBAO)
+        status = await r.ledger.remaining(1)
+    assert first == again == Refused(Failure.NOT_FOUND)
+    assert fake.calls == 1
+    assert status.user_used == 1
 
 
 async def test_not_found_is_charged_once_then_free(store: Redis, fake: FakeCatBuy) -> None:

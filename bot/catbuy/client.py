@@ -128,12 +128,14 @@ class CatBuyClient:
             decoded = _decode(headers, body)
             outcome = "ok"
             return decoded
-        except (TimeoutError, httpx.TimeoutException):
+        except (TimeoutError, httpx.TimeoutException) as exc:
             outcome = "timeout"
-            raise UpstreamTimeout(f"upstream {path} timed out") from None
+            raise UpstreamTimeout(f"upstream {path} timed out", sent=_sent(exc)) from None
         except httpx.HTTPError as exc:
             outcome = "network"
-            raise NetworkError(f"upstream {path} unreachable ({type(exc).__name__})") from None
+            raise NetworkError(
+                f"upstream {path} unreachable ({type(exc).__name__})", sent=_sent(exc)
+            ) from None
         except BadResponse:
             outcome = "bad_response"
             raise
@@ -161,6 +163,12 @@ class CatBuyClient:
             return response.status_code, response.headers, b"".join(chunks)
         finally:
             await response.aclose()
+
+
+def _sent(exc: BaseException) -> bool:
+    """False when no connection to the upstream was made: the request never left."""
+    never = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
+    return not isinstance(exc, never)
 
 
 def _decode(headers: httpx.Headers, body: bytes) -> object:

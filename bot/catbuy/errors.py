@@ -8,9 +8,17 @@ from __future__ import annotations
 
 
 class CatBuyError(Exception):
-    """Any failure of an upstream call."""
+    """Any failure of an upstream call.
+
+    ``sent`` is False when the request cannot have reached the upstream (no
+    connection was made), so nothing was billed.
+    """
 
     refundable = True
+
+    def __init__(self, message: str = "", *, sent: bool = True) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 class MissingParameter(CatBuyError):
@@ -18,7 +26,7 @@ class MissingParameter(CatBuyError):
 
 
 class InvalidUrl(CatBuyError):
-    """400 invalid_url: the upstream refused the item URL."""
+    """400 invalid_url: the upstream refused the item URL (an answer about the item)."""
 
     refundable = False
 
@@ -41,7 +49,7 @@ class RateLimited(CatBuyError):
     """429 rate_limited; ``retry_after`` in seconds when the upstream said."""
 
     def __init__(self, message: str = "rate limited", retry_after: float | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, sent=True)
         self.retry_after = retry_after
 
 

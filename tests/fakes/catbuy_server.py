@@ -48,7 +48,7 @@ PREFIX = "/api/v1"
 _ID_PARAMS = ("id", "itemID", "itemId", "offerId", "offerID")
 _ID_IN_PATH = (re.compile(r"/offer/(\d+)"), re.compile(r"/item/(\d+)"), re.compile(r"/i(\d+)\.htm"))
 
-Forced = int | Literal["html", "invalid_json", "hang", "drop"]
+Forced = int | Literal["html", "invalid_json", "hang", "drop", "invalid_url"]
 
 
 @dataclass
@@ -289,6 +289,8 @@ class FakeCatBuy(LocalServer):
             return web.Response(text=page, content_type="text/html")
         if mode == "invalid_json":
             return web.Response(text='{"code": 1, "data": {', content_type="application/json")
+        if mode == "invalid_url":  # 400 with the code the reference names for a refused URL
+            return self._known_error("400 invalid_url")
         if mode == "drop":
             if request.transport is not None:
                 request.transport.close()
