@@ -153,6 +153,29 @@ def test_1688_wholesale() -> None:
     assert parsed.location == "浙江省 金华市"
 
 
+@pytest.mark.parametrize(
+    ("price", "expected"),
+    [
+        (38.5, Decimal("38.5")),
+        (38.0, Decimal("38.0")),
+        (79, Decimal(79)),
+        ("38.50", Decimal("38.50")),
+    ],
+)
+def test_a_price_sent_as_a_number_is_a_price(price: object, expected: Decimal) -> None:
+    raw = fixture("weidian_single.json")
+    raw["data"]["price"] = price  # no SKUs to fall back on: the card would say "not given"
+    parsed = parse_item(raw)
+    assert parsed.price == PriceRange(low=expected, high=expected)
+
+
+@pytest.mark.parametrize("price", [float("nan"), float("inf"), -3.0, True])
+def test_a_number_that_is_no_price_is_none(price: object) -> None:
+    raw = fixture("weidian_single.json")
+    raw["data"]["price"] = price
+    assert parse_item(raw).price is None
+
+
 def test_weidian_single() -> None:
     parsed = item("weidian_single.json")
     assert parsed.platform is Platform.WEIDIAN

@@ -141,6 +141,13 @@ def _as_raw_str(value: object) -> str | None:
     return None
 
 
+def _as_price_text(value: object) -> str | None:
+    """A price or range as text: ``"89.00-109.00"``, ``"79"``, ``79`` or ``38.5``."""
+    if isinstance(value, float):
+        return str(value) if math.isfinite(value) else None
+    return _as_raw_str(value)
+
+
 def _bounded(number: Decimal) -> Decimal | None:
     return number if number.is_finite() and 0 <= number < _NUMBER_LIMIT else None
 
@@ -317,6 +324,7 @@ def _or_none(value: object, handler: ValidatorFunctionWrapHandler) -> object:
 Text = Annotated[str | None, PlainValidator(_as_text)]
 Title = Annotated[str | None, PlainValidator(_as_title)]
 RawStr = Annotated[str | None, PlainValidator(_as_raw_str)]
+PriceText = Annotated[str | None, PlainValidator(_as_price_text)]
 Money = Annotated[Decimal | None, PlainValidator(_as_money)]
 Count = Annotated[int | None, PlainValidator(_as_count)]
 Sales = Annotated[int | None, PlainValidator(_as_sales)]
@@ -389,7 +397,7 @@ class ItemPayload(BaseModel):
     api_source: Text = None
     num_iid: RawStr = None
     title: Title = None
-    price: RawStr = None
+    price: PriceText = None
     original_price: Money = Field(None, validation_alias=_ORIGINAL_PRICE)
     nick: Text = None
     num: Count = None
