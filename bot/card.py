@@ -239,17 +239,20 @@ def _gallery_rows(state: CardState, token: str) -> list[list[InlineKeyboardButto
     count = len(state.item.images)
     if count < 2:
         return []
-    index = 0 if state.photo == VARIANT_PHOTO else min(max(state.photo, 0), count - 1)
-    label = "🎨" if state.photo == VARIANT_PHOTO else f"{index + 1}/{count}"
+    if state.photo == VARIANT_PHOTO:  # the chosen option's photo, before the gallery's
+        label, back, forward = "🎨", count - 1, 0
+    else:
+        index = min(max(state.photo, 0), count - 1)
+        label, back, forward = f"{index + 1}/{count}", (index - 1) % count, (index + 1) % count
 
     def tap(opt: int) -> str:
         return card_tap(token, CardAct.GALLERY, opt=opt)
 
     return [
         [
-            tap_button("◀", tap((index - 1) % count)),
+            tap_button("◀", tap(back)),
             tap_button(label, card_tap(token, CardAct.NOOP)),
-            tap_button("▶", tap((index + 1) % count)),
+            tap_button("▶", tap(forward)),
         ]
     ]
 

@@ -11,6 +11,7 @@ from aiogram.utils.i18n import I18n
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.callbacks import CardTap
 from bot.card import VARIANT_PHOTO, render_caption, render_card, visible_length
 from bot.card_state import CardState
 from bot.catbuy.payload import parse_item
@@ -161,6 +162,10 @@ def test_gallery_row_and_variant_photo(i18n: I18n) -> None:
     labels = [b.text for r in first.keyboard.inline_keyboard for b in r]
     assert "3/5" in labels and first.photo == item.images[2]
     assert variant.photo == item.dimensions[0].options[1].image
+    # From the option's photo, ▶ starts the gallery at 1/5 and ◀ ends it at 5/5.
+    back, here, forward = variant.keyboard.inline_keyboard[-2]
+    assert here.text == "🎨"
+    assert [CardTap.unpack(str(b.callback_data)).opt for b in (back, forward)] == [4, 0]
 
 
 def test_price_range_is_both_ends(i18n: I18n) -> None:
