@@ -25,6 +25,7 @@ from aiogram.utils.i18n import ngettext
 from bot.buttons import tap_button
 from bot.callbacks import CardAct, card_tap
 from bot.formatting import format_count
+from bot.item import Dimension
 from bot.picker import NOT_CHOSEN, Choice, OptionState, VariantPicker
 
 # More options than this on one page make a wall of buttons; page instead.
@@ -106,7 +107,7 @@ def _dimension_rows(
     dim = picker.dimensions[d]
     count = math.ceil(len(dim.options) / size)
     page %= count
-    title = trim(_clean(dim.name) or "—", HEADER_WIDTH)
+    title = trim(_dimension_name(dim), HEADER_WIDTH)
     if count > 1:
         title = f"{title} · {page + 1}/{count}"
     header = card_tap(token, CardAct.NOOP, dim=d)
@@ -176,6 +177,11 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
+def _dimension_name(dim: Dimension) -> str:
+    """The dimension's name, or a word for it when the upstream gave none."""
+    return _clean(dim.name) or _("Option")
+
+
 def picker_caption_lines(picker: VariantPicker, choice: Choice) -> list[str]:
     """HTML-escaped caption lines: the choice, then the SKU's or the range's price and stock.
 
@@ -187,7 +193,7 @@ def picker_caption_lines(picker: VariantPicker, choice: Choice) -> list[str]:
     lines: list[str] = []
     if summary.chosen:
         chosen = " · ".join(
-            f"{trim(_clean(dim.name), CAPTION_LABEL)}: {trim(_clean(opt.label), CAPTION_LABEL)}"
+            f"{trim(_dimension_name(dim), CAPTION_LABEL)}: {trim(_clean(opt.label), CAPTION_LABEL)}"
             for dim, opt in summary.chosen
         )
         lines.append("🎯 " + html.escape(chosen))
@@ -206,11 +212,11 @@ def picker_caption_lines(picker: VariantPicker, choice: Choice) -> list[str]:
     elif summary.stock is not None:
         count = ngettext("In stock: {count}", "In stock: {count}", summary.stock)
         lines.append("📦 " + html.escape(count.format(count=format_count(summary.stock))))
-    missing = [
-        _clean(dim.name)
+    missing = dict.fromkeys(
+        _dimension_name(dim)
         for dim, c in zip(picker.dimensions, choice, strict=True)
         if c == NOT_CHOSEN
-    ]
+    )
     if missing and summary.in_stock:
         names = ", ".join(trim(name, CAPTION_LABEL) for name in missing)
         lines.append("👇 " + html.escape(_("Choose {dimensions}").format(dimensions=names)))

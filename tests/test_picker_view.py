@@ -268,6 +268,26 @@ def test_caption_for_a_partial_choice() -> None:
     assert "In stock: 541" in nothing[0]
 
 
+def test_a_dimension_the_upstream_left_unnamed_is_an_option() -> None:
+    # props_list values without "Name:" (e.g. {"0:0": "Matte Black"}) name no dimension.
+    named = grid([["Matte Black", "Silver"], ["S", "M"]])
+    unnamed = tuple(d.model_copy(update={"name": ""}) for d in named.dimensions)
+    picker = VariantPicker(
+        Item(platform=Platform.TMALL, item_id="9", title="t", dimensions=unnamed, skus=named.skus)
+    )
+    chosen = picker_caption_lines(picker, (0, NOT_CHOSEN))
+    assert chosen[0] == "🎯 Option: Matte Black"
+    assert chosen[-1] == "👇 Choose Option"  # one word for both unnamed dimensions' choice
+    headers = [
+        text
+        for text, tap in taps(
+            picker_rows(picker, (0, NOT_CHOSEN), (0, 0), TOKEN, max_buttons=BUDGET)
+        )
+        if tap.act is CardAct.NOOP
+    ]
+    assert headers == ["Option", "Option"]
+
+
 def test_caption_escapes_upstream_text() -> None:
     picker = grid([["<b>Red</b> & co"]])
     lines = picker_caption_lines(picker, (0,))
