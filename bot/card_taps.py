@@ -103,6 +103,10 @@ class CardTaps:
             outcome[:] = [apply_tap(state, tap)]
             return outcome[0].state or state
 
+        if message is not None and not _shows_card(message, tap.token):
+            # Data of one card tapped on another message: a modified client.
+            await answer(_toast(TapNote.INVALID))
+            return
         try:
             updated = await self._cards.update(tap.token, change) if message else None
         except CardBusy:  # many taps on one card at once, in a busy group
@@ -120,6 +124,25 @@ class CardTaps:
             view = render_card(new, tap.token, buy_url_template=self._buy_url, picker=picker)
         changed = card_photo(old, picker) != view.photo
         await self._sender.edit(message, view, photo_changed=changed)
+
+
+def _shows_card(message: Message, token: str) -> bool:
+    """True when ``message`` carries the buttons of card ``token``.
+
+    Callback data are not signed and a card's token shows in its buttons, so a
+    modified client could send one card's data on another message: that tap
+    must neither change the first card nor redraw the second as it.
+    """
+    markup = message.reply_markup
+    if markup is None:
+        return False
+    sep = CardTap.__separator__
+    mine = f"{CardTap.__prefix__}{sep}{token}{sep}"
+    return any(
+        (button.callback_data or "").startswith(mine)
+        for row in markup.inline_keyboard
+        for button in row
+    )
 
 
 def _toast(note: TapNote) -> str:

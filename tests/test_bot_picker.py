@@ -12,7 +12,7 @@ from bot import card_state
 from bot.callbacks import CardAct, CardTap
 from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy
-from tests.fakes.telegram import SentCall, callback_update, message_update
+from tests.fakes.telegram import SentCall, message_update
 from tests.harness import Harness, running_bot
 from tests.redis_server import running_redis
 
@@ -47,15 +47,8 @@ class Card:
     async def tap(self, data: str, user_id: int = USER) -> str | None:
         """Tap; returns the toast. The card's view follows the bot's edits."""
         before = len(self.bot.session.sent)
-        await self.bot.feed(
-            callback_update(
-                data,
-                message_id=self.message_id,
-                chat_id=self.chat_id,
-                user_id=user_id,
-                chat_type="private" if self.chat_id > 0 else "group",
-            )
-        )
+        telegram = self.bot.session.telegram
+        await self.bot.feed(telegram.tap(self.chat_id, self.message_id, data, user_id=user_id))
         new = self.bot.session.sent[before:]
         [answer] = [c for c in new if c.method == "answerCallbackQuery"]
         for call in new:
@@ -119,15 +112,33 @@ async def test_expired_forged_and_malformed_taps_are_answered_and_change_nothing
 ) -> None:
     card = await open_card(bot)
     before = len(bot.session.sent)
-    expired = CardTap(token="ZZZZZZZZZZZZ", act=CardAct.OPTION, dim=0, opt=0).pack()
-    assert "expired" in (await card.tap(expired) or "")
+    unknown = CardTap(token="ZZZZZZZZZZZZ", act=CardAct.OPTION, dim=0, opt=0).pack()
+    assert await card.tap(unknown) == "This button is no longer valid."
     forged = CardTap(token=card.token, act=CardAct.OPTION, dim=5, opt=99).pack()
     assert await card.tap(forged) == "This button is no longer valid."
     assert await card.tap("c:" + card.token + ":z:0:0") == "This button is no longer valid."
     assert await card.tap("garbage") == "This button is no longer valid."
     assert await card.tap(CardTap(token="../../etc", act=CardAct.RESET).pack())
+    await bot.app.store.flushall()  # the card's state is gone, as after PICKER_TTL_SECONDS
+    assert "expired" in (await card.tap_button("黑色") or "")
     new = bot.session.sent[before:]
     assert {c.method for c in new} == {"answerCallbackQuery"}
+
+
+async def test_one_cards_tap_sent_on_another_message_changes_neither(bot: Harness) -> None:
+    """Callback data are not signed, and a group sees every card's tokens: a
+    modified client could send card A's data on its own card B."""
+    group = -100556
+    await bot.feed(message_update(TWO_DIMS, chat_id=group, chat_type="group", user_id=USER))
+    [call] = bot.cards()
+    theirs = Card(bot, call, chat_id=group)
+    mine = await open_card(bot, "https://detail.tmall.com/item.htm?id=712455609914")
+    before = len(bot.session.sent)
+    stolen = find(theirs.markup, "雾霾蓝")["callback_data"]
+    assert await mine.tap(stolen) == "This button is no longer valid."
+    assert {c.method for c in bot.session.sent[before:]} == {"answerCallbackQuery"}
+    state = await bot.app.services["cards"].get(theirs.token)
+    assert state is not None and state.choice == (-1, -1)
 
 
 async def test_anyone_in_a_group_may_use_the_card(bot: Harness) -> None:
@@ -145,7 +156,7 @@ async def test_concurrent_taps_never_corrupt_the_card(bot: Harness) -> None:
     colour = CardTap(token=card.token, act=CardAct.OPTION, dim=0, opt=2).pack()
     size = CardTap(token=card.token, act=CardAct.OPTION, dim=1, opt=1).pack()
     updates = [
-        callback_update(d, message_id=card.message_id, chat_id=USER, user_id=USER + i)
+        bot.session.telegram.tap(USER, card.message_id, d, user_id=USER + i)
         for i, d in enumerate([page, colour, size] * 5)
     ]
     await asyncio.gather(*(bot.feed(u) for u in updates))

@@ -16,7 +16,7 @@ from bot.callbacks import CardTap
 from tests.bot_process import ROOT, bot_env, bot_process, stop
 from tests.fakes.bot_api_server import FakeBotApi
 from tests.fakes.catbuy_server import FakeCatBuy
-from tests.fakes.telegram import callback_update, message_update
+from tests.fakes.telegram import message_update
 
 TOKEN = "4242:E2E-SECRET-TOKEN-abcdef"
 KEY = "cbk_e2e_secret_key_0123456789"
@@ -66,9 +66,7 @@ async def test_pasted_link_becomes_a_card_and_taps_edit_it(
         token = CardTap.unpack(colour["callback_data"]).token
         message_id = card.response["result"]["message_id"]
 
-        tap = callback_update(
-            colour["callback_data"], message_id=message_id, chat_id=77, user_id=77
-        )
+        tap = telegram.telegram.tap(77, message_id, colour["callback_data"], user_id=77)
         telegram.push_update(tap)
         await telegram.wait_for("answerCallbackQuery", timeout=15)
         edit = await telegram.wait_for(lambda c: c.method.startswith("editMessage"), timeout=15)
@@ -78,9 +76,7 @@ async def test_pasted_link_becomes_a_card_and_taps_edit_it(
         # A second tap completes the choice: black, size M — ¥89.00, 120 in stock.
         rows = edit.params["reply_markup"]["inline_keyboard"]
         size_m = next(b for row in rows for b in row if b["text"] == "M")
-        tap = callback_update(
-            size_m["callback_data"], message_id=message_id, chat_id=77, user_id=77
-        )
+        tap = telegram.telegram.tap(77, message_id, size_m["callback_data"], user_id=77)
         telegram.push_update(tap)
         await telegram.wait_for("answerCallbackQuery", timeout=15)
         edit = await telegram.wait_for(lambda c: c.method.startswith("editMessage"), timeout=15)

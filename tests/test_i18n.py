@@ -35,7 +35,7 @@ from bot.risk_view import money, risk_log_text, usage_text
 from bot.usage_view import quota_text
 from scripts import catalogs
 from tests.fakes.catbuy_server import FakeCatBuy
-from tests.fakes.telegram import SentCall, callback_update, message_update
+from tests.fakes.telegram import SentCall, message_update
 from tests.harness import running_bot
 from tests.redis_server import RedisServer
 
@@ -199,15 +199,10 @@ async def test_a_tap_keeps_the_cards_language(flushed: str, catbuy: FakeCatBuy) 
         option = next(b for b in buttons(card) if "黑色" in b.get("text", ""))
         bot.clear()
         # An English-speaking member picks a colour on the Chinese card.
+        message_id = card.response["result"]["message_id"]
         await bot.feed(
-            callback_update(
-                option["callback_data"],
-                message_id=card.response["result"]["message_id"],
-                chat_id=GROUP,
-                user_id=22,
-                chat_type="supergroup",
-                language_code="en",
-                caption=caption_of(card),
+            bot.session.telegram.tap(
+                GROUP, message_id, option["callback_data"], user_id=22, language_code="en"
             )
         )
         edits = [c for c in bot.sent() if c.method.startswith("editMessage")]

@@ -429,6 +429,24 @@ class FakeTelegram:
     def next_update_id(self) -> int:
         return next(self._update_ids)
 
+    def tap(
+        self,
+        chat_id: int,
+        message_id: int,
+        data: str,
+        *,
+        user_id: int,
+        language_code: str | None = "en",
+    ) -> Update:
+        """A tap on the bot's message as Telegram holds it now, its keyboard included.
+
+        ``data`` is what the client sends: a button's own, or whatever a modified
+        client makes up (callback data are not signed).
+        """
+        stored = self._messages[(chat_id, message_id)]
+        message = self._message_dict(stored)
+        return callback_update(data, user_id=user_id, language_code=language_code, message=message)
+
     # updates ----------------------------------------------------------------------
 
     def pending_updates(self, offset: int | None, limit: int = 100) -> list[JsonDict]:
@@ -1011,8 +1029,8 @@ def message_update(
 def callback_update(
     data: str,
     *,
-    message_id: int,
-    chat_id: int,
+    message_id: int = 0,
+    chat_id: int = 0,
     user_id: int,
     chat_type: str = "private",
     language_code: str | None = "en",
@@ -1020,25 +1038,31 @@ def callback_update(
     has_photo: bool = True,
     caption: str = "card",
     reply_markup: JsonDict | None = None,
+    message: JsonDict | None = None,
 ) -> Update:
-    """A tap on an inline button of the bot's message `message_id` (a photo card by default)."""
-    message: JsonDict = {
-        "message_id": message_id,
-        "date": int(wall_time()),
-        "chat": _chat(chat_id, chat_type, user_id, "Test"),
-        "from": {"id": BOT_ID, "is_bot": True, "first_name": "CatBuy Test"},
-    }
-    if has_photo:
-        message["photo"] = photo_sizes("card")
-        message["caption"] = caption
-    else:
-        message["text"] = caption
-    if reply_markup is not None:
-        message["reply_markup"] = reply_markup
+    """A tap on an inline button of the bot's message `message_id` (a photo card by default).
+
+    `message`: the message as Telegram holds it (`FakeTelegram.tap` passes it), else one
+    made up of the other arguments.
+    """
+    if message is None:
+        message = {
+            "message_id": message_id,
+            "date": int(wall_time()),
+            "chat": _chat(chat_id, chat_type, user_id, "Test"),
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "CatBuy Test"},
+        }
+        if has_photo:
+            message["photo"] = photo_sizes("card")
+            message["caption"] = caption
+        else:
+            message["text"] = caption
+        if reply_markup is not None:
+            message["reply_markup"] = reply_markup
     query = {
         "id": str(next(_query_ids)),
         "from": _user(user_id, "Test", language_code),
-        "chat_instance": f"ci{chat_id}",
+        "chat_instance": f"ci{message['chat']['id']}",
         "message": message,
         "data": data,
     }
