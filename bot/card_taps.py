@@ -7,8 +7,10 @@ answered and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from aiogram.types import Message
@@ -84,6 +86,14 @@ def _page(state: CardState, picker: VariantPicker, dim: int, page: int) -> TapRe
     return TapResult(state.model_copy(update={"pages": tuple(pages[: len(sizes)])}))
 
 
+@dataclass
+class _Turns:
+    """One card's taps in this process: the lock, and how many hold or await it."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    taps: int = 0
+
+
 class CardTaps:
     """Applies taps to stored cards and redraws them in the card's own language."""
 
@@ -92,11 +102,35 @@ class CardTaps:
         self._sender = sender
         self._i18n = i18n
         self._buy_url = buy_url
+        self._turns: dict[str, _Turns] = {}
 
     async def tap(
         self, message: Message | None, tap: CardTap, answer: Callable[[str], Awaitable[object]]
     ) -> None:
-        """Change the card, ``answer`` the tap at once (toast, "" for none), then redraw."""
+        """Change the card, ``answer`` the tap at once (toast, "" for none), then redraw.
+
+        Taps on one card take turns in this process, redraw included: two quick
+        taps whose edits crossed on the network left the card showing the older
+        choice while the newer one was stored.
+        """
+        async with self._turn(tap.token):
+            await self._tap(message, tap, answer)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, token: str) -> AsyncIterator[None]:
+        turns = self._turns.setdefault(token, _Turns())
+        turns.taps += 1
+        try:
+            async with turns.lock:
+                yield
+        finally:
+            turns.taps -= 1
+            if not turns.taps:
+                del self._turns[token]
+
+    async def _tap(
+        self, message: Message | None, tap: CardTap, answer: Callable[[str], Awaitable[object]]
+    ) -> None:
         outcome: list[TapResult] = []
 
         def change(state: CardState) -> CardState:

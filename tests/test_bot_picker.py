@@ -168,6 +168,24 @@ async def test_concurrent_taps_never_corrupt_the_card(bot: Harness) -> None:
     assert len(answers) == 15
 
 
+async def test_two_quick_taps_leave_the_card_showing_the_last_one(bot: Harness) -> None:
+    card = await open_card(bot)
+    black, white = (find(card.markup, label)["callback_data"] for label in ("黑色", "燕麦白"))
+    telegram = bot.session.telegram
+    bot.session.delay_next("answerCallbackQuery", 0.3)  # the first tap's answer is slow
+    first = asyncio.ensure_future(
+        bot.feed(telegram.tap(USER, card.message_id, black, user_id=USER))
+    )
+    await asyncio.sleep(0.02)
+    await bot.feed(telegram.tap(USER, card.message_id, white, user_id=USER))
+    await first
+    edits = [c for c in bot.session.sent if c.method.startswith("editMessage")]
+    shown = str(edits[-1].params.get("media", {}).get("caption") or edits[-1].params.get("caption"))
+    state = await bot.app.services["cards"].get(card.token)
+    assert state is not None and state.choice == (1, -1)  # 燕麦白, the last tap
+    assert [line for line in shown.splitlines() if line.startswith("🎯")] == ["🎯 颜色分类: 燕麦白"]
+
+
 async def test_link_naming_a_sku_opens_with_that_variant_chosen(bot: Harness) -> None:
     card = await open_card(bot, TWO_DIMS + "&skuId=5120034877111")
     chosen = [b["text"] for b in buttons(card.markup) if b["text"].startswith("✅")]

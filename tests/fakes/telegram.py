@@ -843,6 +843,11 @@ class RecordingSession(BaseSession):
         self.requests: list[TelegramMethod[Any]] = []
         self.closed = False
         self._content: dict[str, bytes] = {}
+        self._delays: dict[str, deque[float]] = {}
+
+    def delay_next(self, method: str, seconds: float) -> None:
+        """The next `method` call takes `seconds` on the network before Telegram gets it."""
+        self._delays.setdefault(method, deque()).append(seconds)
 
     @property
     def sent(self) -> list[SentCall]:
@@ -893,6 +898,9 @@ class RecordingSession(BaseSession):
     ) -> TelegramType:
         self.requests.append(method)
         self.telegram.bot_id = bot.id
+        delays = self._delays.get(method.__api_method__)
+        if delays:
+            await asyncio.sleep(delays.popleft())
         uploads: dict[str, InputFile] = {}
         params: JsonDict = {}
         for key, value in method.model_dump(warnings=False).items():
