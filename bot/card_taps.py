@@ -8,8 +8,7 @@ answered and changes nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -88,14 +87,29 @@ def _page(state: CardState, picker: VariantPicker, dim: int, page: int) -> TapRe
 
 @dataclass
 class _Turns:
-    """One card's taps in this process: the lock, and how many hold or await it."""
+    """One card's taps in this process: their turns, and what the card shows.
 
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    A tap changes the stored state in its turn at ``changing``, then redraws
+    in its turn at ``drawing``, so a slow edit holds up only later redraws.
+    ``taps`` counts the taps under way; ``shown`` is the state the card's
+    message shows once the edits sent so far have landed.
+    """
+
+    changing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    drawing: asyncio.Lock = field(default_factory=asyncio.Lock)
     taps: int = 0
+    shown: CardState | None = None
 
 
 class CardTaps:
-    """Applies taps to stored cards and redraws them in the card's own language."""
+    """Applies taps to stored cards and redraws them in the card's own language.
+
+    Taps on one card take turns in this process: each changes the stored state,
+    is answered at once, then redraws the card with what is stored by then. So
+    the last edit shows the last tap even when an earlier tap's answer is slow
+    (edits that crossed on the network left the older choice showing), and a
+    redraw that an earlier one already made is skipped.
+    """
 
     def __init__(self, cards: CardStore, sender: CardSender, i18n: I18n, buy_url: str | None):
         self._cards = cards
@@ -107,57 +121,55 @@ class CardTaps:
     async def tap(
         self, message: Message | None, tap: CardTap, answer: Callable[[str], Awaitable[object]]
     ) -> None:
-        """Change the card, ``answer`` the tap at once (toast, "" for none), then redraw.
-
-        Taps on one card take turns in this process, redraw included: two quick
-        taps whose edits crossed on the network left the card showing the older
-        choice while the newer one was stored.
-        """
-        async with self._turn(tap.token):
-            await self._tap(message, tap, answer)
-
-    @contextlib.asynccontextmanager
-    async def _turn(self, token: str) -> AsyncIterator[None]:
-        turns = self._turns.setdefault(token, _Turns())
+        """Change the card, ``answer`` the tap at once (toast, "" for none), then redraw."""
+        if message is not None and not _shows_card(message, tap.token):
+            # Data of one card tapped on another message: a modified client.
+            await answer(_toast(TapNote.INVALID))
+            return
+        turns = self._turns.setdefault(tap.token, _Turns())
         turns.taps += 1
         try:
-            async with turns.lock:
-                yield
+            async with turns.changing:
+                toast, redraw = await self._change(message, tap, turns)
+            await answer(toast)
+            if redraw and message is not None:
+                async with turns.drawing:
+                    await self._redraw(message, tap.token, turns)
         finally:
             turns.taps -= 1
             if not turns.taps:
-                del self._turns[token]
+                del self._turns[tap.token]
 
-    async def _tap(
-        self, message: Message | None, tap: CardTap, answer: Callable[[str], Awaitable[object]]
-    ) -> None:
+    async def _change(
+        self, message: Message | None, tap: CardTap, turns: _Turns
+    ) -> tuple[str, bool]:
+        """Store the tap's change: the tap's answer, and whether to redraw."""
         outcome: list[TapResult] = []
 
         def change(state: CardState) -> CardState:
             outcome[:] = [apply_tap(state, tap)]
             return outcome[0].state or state
 
-        if message is not None and not _shows_card(message, tap.token):
-            # Data of one card tapped on another message: a modified client.
-            await answer(_toast(TapNote.INVALID))
-            return
         try:
             updated = await self._cards.update(tap.token, change) if message else None
         except CardBusy:  # many taps on one card at once, in a busy group
-            await answer(_("Many taps at once: please tap again."))
+            return _("Many taps at once: please tap again."), False
+        if updated is None:
+            return _("This card has expired. Paste the link again."), False
+        if turns.shown is None:  # the first tap since the card was last drawn
+            turns.shown = updated[0]
+        return _toast(outcome[0].note), outcome[0].state is not None
+
+    async def _redraw(self, message: Message, token: str, turns: _Turns) -> None:
+        latest = await self._cards.get(token)
+        if latest is None or latest == turns.shown:
             return
-        if updated is None or message is None:
-            await answer(_("This card has expired. Paste the link again."))
-            return
-        old, new = updated
-        await answer(_toast(outcome[0].note))
-        if outcome[0].state is None:
-            return
-        picker = VariantPicker(new.item)  # the card's item never changes
-        with self._i18n.use_locale(new.lang):
-            view = render_card(new, tap.token, buy_url_template=self._buy_url, picker=picker)
-        changed = card_photo(old, picker) != view.photo
-        await self._sender.edit(message, view, photo_changed=changed)
+        picker = VariantPicker(latest.item)  # the card's item never changes
+        with self._i18n.use_locale(latest.lang):
+            view = render_card(latest, token, buy_url_template=self._buy_url, picker=picker)
+        shown_photo = card_photo(turns.shown, picker) if turns.shown else None
+        await self._sender.edit(message, view, photo_changed=shown_photo != view.photo)
+        turns.shown = latest
 
 
 def _shows_card(message: Message, token: str) -> bool:

@@ -186,6 +186,23 @@ async def test_two_quick_taps_leave_the_card_showing_the_last_one(bot: Harness) 
     assert [line for line in shown.splitlines() if line.startswith("🎯")] == ["🎯 颜色分类: 燕麦白"]
 
 
+async def test_a_tap_is_answered_while_an_earlier_taps_edit_is_on_its_way(bot: Harness) -> None:
+    card = await open_card(bot)
+    black, white = (find(card.markup, label)["callback_data"] for label in ("黑色", "燕麦白"))
+    telegram = bot.session.telegram
+    bot.session.delay_next("editMessageMedia", 0.5)  # the first redraw is slow
+    first = asyncio.ensure_future(
+        bot.feed(telegram.tap(USER, card.message_id, black, user_id=USER))
+    )
+    await asyncio.sleep(0.1)
+    await bot.feed(telegram.tap(USER, card.message_id, white, user_id=USER))
+    await first
+    answers = [c for c in bot.session.sent if c.method == "answerCallbackQuery"]
+    edits = [c for c in bot.session.sent if c.method.startswith("editMessage")]
+    assert len(answers) == 2 and answers[1].time < edits[0].time
+    assert "燕麦白" in str(edits[-1].params)
+
+
 async def test_link_naming_a_sku_opens_with_that_variant_chosen(bot: Harness) -> None:
     card = await open_card(bot, TWO_DIMS + "&skuId=5120034877111")
     chosen = [b["text"] for b in buttons(card.markup) if b["text"].startswith("✅")]
