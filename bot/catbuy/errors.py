@@ -49,7 +49,7 @@ class RateLimited(CatBuyError):
     """429 rate_limited; ``retry_after`` in seconds when the upstream said."""
 
     def __init__(self, message: str = "rate limited", retry_after: float | None = None) -> None:
-        super().__init__(message, sent=True)
+        super().__init__(message)
         self.retry_after = retry_after
 
 
