@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.lookup import LookupService
 from bot.risk import RiskService
 from bot.usage_view import quota_text, stats_text
+from handlers.filters import quota_holder
 
 
 def create_router() -> Router:
@@ -19,7 +20,7 @@ def create_router() -> Router:
 
     @router.message(Command("quota"))
     async def on_quota(message: Message, lookup: LookupService, settings: Settings) -> None:
-        user_id = message.from_user.id if message.from_user else message.chat.id
+        user_id = quota_holder(message)
         try:
             status = await lookup.quota(user_id, is_admin=settings.is_admin(user_id))
         except RedisError:

@@ -50,3 +50,16 @@ class ForTheBot(Filter):
 
     async def __call__(self, message: Message) -> bool:
         return is_command(message_text(message)) or holds_link(message)
+
+
+def quota_holder(message: Message) -> int:
+    """Whose daily quota a message spends: the chat it was sent on behalf of (an
+    anonymous admin, a channel), else its sender.
+
+    Telegram puts a placeholder user (GroupAnonymousBot, Channel_Bot) in ``from``
+    on such messages: keyed on it, every anonymous admin of every group would
+    share one quota.
+    """
+    if message.sender_chat is not None:
+        return message.sender_chat.id
+    return message.from_user.id if message.from_user else message.chat.id

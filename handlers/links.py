@@ -10,7 +10,7 @@ from bot.card_service import CardService, Paste
 from bot.config import Settings
 from bot.message_links import LinkEntity, collect_items
 from bot.shortlinks import ShortLinkResolver
-from handlers.filters import HoldsLink, message_entities, message_text
+from handlers.filters import HoldsLink, message_entities, message_text, quota_holder
 
 
 def create_router() -> Router:
@@ -30,7 +30,7 @@ def create_router() -> Router:
         text = message_text(message)
         items = await collect_items(text, entities, resolver, settings.max_items_per_message)
         is_group = message.chat.type != ChatType.PRIVATE
-        user_id = message.from_user.id if message.from_user else message.chat.id
+        user_id = quota_holder(message)
         paste = Paste(message.chat.id, is_group, user_id, message.message_id, lang, items)
         await card_service.answer(paste)
 

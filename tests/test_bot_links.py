@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from aiogram.types import Update
 
 from bot.card_service import CHAT_ACTION_DELAY
 from tests.conftest import FIXTURES
@@ -114,6 +115,30 @@ async def test_a_link_with_chinese_text_glued_on_gets_a_card(bot: Harness) -> No
     await bot.feed(update)
     [card] = bot.cards()
     assert card.params["reply_to_message_id"] == update.message.message_id
+
+
+GROUP_ANONYMOUS_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group"}
+
+
+def anonymous_admin_paste(link: str, group: int) -> Update:
+    """An admin posting as the group: Telegram sets sender_chat, and a placeholder in from."""
+    raw = message_update(link, chat_id=group, chat_type="supergroup").model_dump(
+        mode="json", exclude_none=True
+    )
+    raw["message"]["from"] = GROUP_ANONYMOUS_BOT
+    raw["message"]["sender_chat"] = raw["message"]["chat"]
+    return Update.model_validate(raw)
+
+
+async def test_anonymous_admins_of_two_groups_do_not_share_a_quota(
+    redis_url: str, catbuy: FakeCatBuy
+) -> None:
+    async with running_bot(redis_url, catbuy, user_daily_quota=1) as bot:
+        await bot.feed(anonymous_admin_paste(TWO_DIMS, -100801))
+        await bot.feed(
+            anonymous_admin_paste("https://detail.tmall.com/item.htm?id=712455609913", -100802)
+        )
+        assert [c.chat_id for c in bot.cards()] == [-100801, -100802]
 
 
 async def test_unknown_item_gets_a_short_message_in_a_group_too(bot: Harness) -> None:
