@@ -8,10 +8,12 @@ answered and changes nothing.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -22,6 +24,8 @@ from bot.card_sender import CardSender
 from bot.card_state import CardBusy, CardState, CardStore
 from bot.picker import VariantPicker
 from bot.picker_view import page_sizes
+
+log = logging.getLogger(__name__)
 
 
 class TapNote(StrEnum):
@@ -131,7 +135,10 @@ class CardTaps:
         try:
             async with turns.changing:
                 toast, redraw = await self._change(message, tap, turns)
-            await answer(toast)
+            try:
+                await answer(toast)
+            except TelegramAPIError as error:  # "query is too old": the card still changes
+                log.info("tap not answered: %s", error.message)
             if redraw and message is not None:
                 async with turns.drawing:
                     await self._redraw(message, tap.token, turns)
@@ -168,7 +175,12 @@ class CardTaps:
         with self._i18n.use_locale(latest.lang):
             view = render_card(latest, token, buy_url_template=self._buy_url, picker=picker)
         shown_photo = card_photo(turns.shown, picker) if turns.shown else None
-        await self._sender.edit(message, view, photo_changed=shown_photo != view.photo)
+        try:
+            await self._sender.edit(message, view, photo_changed=shown_photo != view.photo)
+        except TelegramAPIError as error:
+            # The tap is answered already; the next tap redraws from what is stored.
+            log.warning("card not redrawn: %s", error.message)
+            return
         turns.shown = latest
 
 

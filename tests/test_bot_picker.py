@@ -12,7 +12,7 @@ from bot import card_state
 from bot.callbacks import CardAct, CardTap
 from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy
-from tests.fakes.telegram import SentCall, message_update
+from tests.fakes.telegram import QUERY_TOO_OLD, SentCall, message_update
 from tests.harness import Harness, running_bot
 from tests.redis_server import running_redis
 
@@ -201,6 +201,25 @@ async def test_a_tap_is_answered_while_an_earlier_taps_edit_is_on_its_way(bot: H
     edits = [c for c in bot.session.sent if c.method.startswith("editMessage")]
     assert len(answers) == 2 and answers[1].time < edits[0].time
     assert "燕麦白" in str(edits[-1].params)
+
+
+async def test_a_tap_answered_too_late_still_changes_the_card(bot: Harness) -> None:
+    """A backlog (after a restart, say) makes Telegram refuse late answers: the
+    card must still show the choice the bot stored, and no apology is tried."""
+    card = await open_card(bot)
+    bot.session.fail_next("answerCallbackQuery", 400, QUERY_TOO_OLD)
+    await card.tap_button("黑色")
+    assert "✅ 黑色" in [b["text"] for b in buttons(card.markup)]
+    assert not bot.messages()
+
+
+async def test_a_card_that_cannot_be_redrawn_leaves_the_tap_answered(bot: Harness) -> None:
+    card = await open_card(bot)
+    bot.session.fail_next("editMessageMedia", 400, "Bad Request: message to edit not found")
+    assert await card.tap_button("黑色") is None  # answered once, no apology over it
+    assert not bot.messages()
+    await card.tap_button("M")  # the next tap draws what is stored
+    assert "✅ 黑色" in [b["text"] for b in buttons(card.markup)]
 
 
 async def test_link_naming_a_sku_opens_with_that_variant_chosen(bot: Harness) -> None:

@@ -72,6 +72,7 @@ METHOD_NOT_FOUND = "Not Found: method not found"
 PARSE_ERROR = "Bad Request: can't parse entities: "
 
 # Methods whose plausible answer is a bare `True`.
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 TRUE_METHODS = frozenset(
     {
         "answerCallbackQuery",
@@ -378,6 +379,7 @@ class FakeTelegram:
         self.bot_id = bot_id
         self.sent: list[SentCall] = []
         self._messages: dict[tuple[Any, int], StoredMessage] = {}
+        self._answered_queries: set[Any] = set()
         self._deleted: set[tuple[Any, int]] = set()
         self._message_ids: dict[int | str, itertools.count[int]] = {}
         self._refused_urls: dict[str, str] = {}
@@ -396,6 +398,7 @@ class FakeTelegram:
         self._messages.clear()
         self._deleted.clear()
         self._files.clear()
+        self._answered_queries.clear()
 
     # knobs ------------------------------------------------------------------------
 
@@ -510,6 +513,11 @@ class FakeTelegram:
         return call
 
     def _result(self, method: str, params: JsonDict, files: dict[str, bytes]) -> Any:
+        if method == "answerCallbackQuery":
+            query_id = params.get("callback_query_id")
+            if query_id in self._answered_queries:  # Telegram takes one answer a query
+                raise bad_request(QUERY_TOO_OLD)
+            self._answered_queries.add(query_id)
         if method in TRUE_METHODS:
             if method in {"setWebhook", "deleteWebhook"} and params.get("drop_pending_updates"):
                 self.drop_pending_updates()
