@@ -55,6 +55,8 @@ from bot.web import WebhookIntake, create_web_app, readiness, run_web_server, se
 log = logging.getLogger(__name__)
 
 IMAGE_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+# How long a stopping bot waits for the updates under way (the webhook's drain too).
+DRAIN_SECONDS = 20.0
 
 
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
@@ -96,7 +98,41 @@ class Services(BaseMiddleware):
         return await handler(event, data)
 
 
-def create_dispatcher(i18n_middleware: UserLocale, services: dict[str, Any]) -> Dispatcher:
+class UpdatesInFlight(BaseMiddleware):
+    """Outer update middleware: the updates being handled, so a stop can wait for them.
+
+    aiogram's polling runs each update as a task of its own and does not wait
+    for them when it stops; without this, a paid look-up under way at SIGTERM
+    lost its card when the clients closed under it.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        task = asyncio.current_task()
+        if task is None:
+            return await handler(event, data)
+        self._tasks.add(task)
+        try:
+            return await handler(event, data)
+        finally:
+            self._tasks.discard(task)
+
+    async def drain(self, seconds: float) -> None:
+        """Wait up to ``seconds`` for the updates under way to finish."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=seconds)
+
+
+def create_dispatcher(
+    i18n_middleware: UserLocale, services: dict[str, Any], updates: UpdatesInFlight
+) -> Dispatcher:
     """A Dispatcher with every router; ``services`` reach handlers as keyword arguments."""
     from handlers import create_router  # the one place bot/ imports handlers/
     from handlers.errors import on_error
@@ -112,6 +148,7 @@ def create_dispatcher(i18n_middleware: UserLocale, services: dict[str, Any]) -> 
         observer.middleware(provide)
         observer.middleware(UpdateOutcomes(services["metrics"], kind))
         observer.middleware(i18n_middleware)
+    dispatcher.update.outer_middleware(updates)
     dispatcher.errors.middleware(provide)
     dispatcher.include_router(create_router())
     dispatcher.errors.register(on_error)
@@ -128,6 +165,7 @@ class App:
     store: Redis
     services: dict[str, Any]
     metrics: Metrics
+    updates: UpdatesInFlight
 
     def web_app(self, webhook: WebhookIntake | None = None) -> web.Application:
         """Health, readiness and metrics (plus the webhook in webhook mode)."""
@@ -210,8 +248,9 @@ async def build_app(
         "metrics": metrics,
         "i18n": i18n,
     }
-    dispatcher = create_dispatcher(UserLocale(i18n, prefs), services)
-    app = App(settings, bot, dispatcher, store, services, metrics)
+    updates = UpdatesInFlight()
+    dispatcher = create_dispatcher(UserLocale(i18n, prefs), services, updates)
+    app = App(settings, bot, dispatcher, store, services, metrics, updates)
     try:
         yield app
     finally:
@@ -264,6 +303,8 @@ async def _run_polling(app: App) -> None:
             allowed_updates=app.dispatcher.resolve_used_update_types(),
             close_bot_session=False,
         )
+        log.info("stopping: draining updates in flight")
+        await app.updates.drain(DRAIN_SECONDS)
     finally:
         if runner is not None:
             await runner.cleanup()
@@ -273,7 +314,12 @@ async def _run_webhook(app: App) -> None:
     settings = app.settings
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     intake = WebhookIntake(
-        app.dispatcher, app.bot, app.store, path=settings.webhook_path, secret=secret
+        app.dispatcher,
+        app.bot,
+        app.store,
+        path=settings.webhook_path,
+        secret=secret,
+        drain_timeout=DRAIN_SECONDS,
     )
     runner = await run_web_server(
         app.web_app(intake), settings.web_server_host, settings.web_server_port

@@ -19,6 +19,7 @@ from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import message_update
 
 TOKEN = "4242:E2E-SECRET-TOKEN-abcdef"
+LINK = "https://item.taobao.com/item.htm?id=734912856301"
 KEY = "cbk_e2e_secret_key_0123456789"
 
 
@@ -95,6 +96,19 @@ async def test_pasted_link_becomes_a_card_and_taps_edit_it(
     assert process.returncode in (0, -signal.SIGTERM)
     assert KEY not in output and TOKEN not in output and TOKEN.split(":")[1] not in output
     assert "Traceback" not in output
+
+
+async def test_sigterm_lets_a_look_up_under_way_finish_its_card(
+    telegram: FakeBotApi, redis_url: str
+) -> None:
+    async with FakeCatBuy(KEY, latency=2.0) as slow:
+        env = e2e_env(telegram, slow, redis_url)
+        async with bot_process(env) as process:
+            telegram.push_update(message_update(LINK, user_id=78))
+            await asyncio.wait_for(slow.received.wait(), 30)
+            await stop(process)  # SIGTERM while the upstream takes its 2 s
+            assert process.returncode in (0, -signal.SIGTERM)
+    assert [c.chat_id for c in telegram.calls("sendPhoto")] == [78]
 
 
 @pytest.mark.parametrize(
