@@ -22,7 +22,7 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods.base import TelegramType
 
 if TYPE_CHECKING:
@@ -58,6 +58,8 @@ SEND_METHODS = frozenset(
 EDIT_METHODS = frozenset(
     {"editMessageText", "editMessageCaption", "editMessageMedia", "editMessageReplyMarkup"}
 )
+# How long a request waits before its one retry after a 5xx.
+SERVER_ERROR_WAIT = 1.0
 # Some 429s carry the wait only in the description.
 _RETRY_TEXT = re.compile(r"retry after (\d+)", re.IGNORECASE)
 # Past this many pacers, forget the idle ones whose spacing has elapsed; the
@@ -77,7 +79,7 @@ class _ChatPacer:
 
 
 class TelegramLimits(BaseRequestMiddleware):
-    """Request middleware: per-chat pacing, bounded retries on 429.
+    """Request middleware: per-chat pacing, bounded retries on 429, one retry on a 5xx.
 
     Register with ``bot.session.middleware(TelegramLimits())``.
     ``answerCallbackQuery`` and anything without a ``chat_id`` is never paced.
@@ -93,6 +95,7 @@ class TelegramLimits(BaseRequestMiddleware):
         chat_interval: float = 1.0,
         group_per_minute: int = 20,
         group_window: float = 60.0,
+        server_error_wait: float = SERVER_ERROR_WAIT,
     ) -> None:
         if max_tries < 1:
             raise ValueError("max_tries must be at least 1")
@@ -101,6 +104,7 @@ class TelegramLimits(BaseRequestMiddleware):
         self._chat_interval = chat_interval
         self._group_per_minute = group_per_minute
         self._group_window = group_window
+        self._server_error_wait = server_error_wait
         self._pacers: dict[int | str, _ChatPacer] = {}
         self._sweep_at = _SWEEP_AT
 
@@ -151,25 +155,32 @@ class TelegramLimits(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
         pacer: _ChatPacer | None = None,
     ) -> Response[TelegramType]:
+        server_errors = 0
         for attempt in range(1, self._max_tries + 1):
             try:
                 return await make_request(bot, method)
             except TelegramAPIError as exc:
-                delay = _retry_after(exc)
+                if isinstance(exc, TelegramServerError):
+                    # Mostly Telegram's own hiccup: one more try, a moment later. Once
+                    # only: a send that did go through would arrive twice.
+                    server_errors += 1
+                    delay: float | None = self._server_error_wait if server_errors == 1 else None
+                else:
+                    delay = _retry_after(exc)
                 if delay is None or attempt == self._max_tries or delay > self._max_retry_after:
                     raise
-                log.warning(
-                    "Telegram flood limit on %s, retrying in %s s (try %d of %d)",
-                    method.__api_method__,
-                    delay,
-                    attempt,
-                    self._max_tries,
-                )
-                await asyncio.sleep(delay)
-                if pacer is not None:
-                    # The chat's later sends queue behind this one (lock held),
-                    # and the spacing restarts from the retry.
-                    pacer.next_at = asyncio.get_running_loop().time() + self._chat_interval
+            log.warning(
+                "Telegram refused %s for now, retrying in %s s (try %d of %d)",
+                method.__api_method__,
+                delay,
+                attempt,
+                self._max_tries,
+            )
+            await asyncio.sleep(delay)
+            if pacer is not None:
+                # The chat's later sends queue behind this one (lock held),
+                # and the spacing restarts from the retry.
+                pacer.next_at = asyncio.get_running_loop().time() + self._chat_interval
         raise AssertionError("unreachable: the last try returns or raises")
 
     def _sweep(self) -> None:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter, TelegramServerError
 
 from bot.telegram_limits import TelegramLimits
 from tests.fakes.telegram import RecordingSession, make_bot
@@ -85,6 +85,18 @@ async def test_other_errors_are_not_retried(session: RecordingSession, fast_bot:
     with pytest.raises(TelegramAPIError):
         await fast_bot.send_message(5, "card")
     assert len(session.telegram.calls("sendMessage")) == 1
+
+
+async def test_a_server_error_is_tried_once_more(session: RecordingSession) -> None:
+    bot = await _bot(session, TelegramLimits(chat_interval=0, server_error_wait=0.05))
+    session.fail_next("sendPhoto", status=502, description="Bad Gateway")
+    await bot.send_photo(5, "https://img.example/a.jpg")
+    assert [c.status for c in session.telegram.calls("sendPhoto")] == [502, 200]
+    for _ in range(2):  # twice in a row: raised, since a third send might be a duplicate
+        session.fail_next("sendMessage", status=502, description="Bad Gateway")
+    with pytest.raises(TelegramServerError):
+        await bot.send_message(5, "card")
+    assert len(session.telegram.calls("sendMessage")) == 2
 
 
 async def test_one_chat_is_spaced_in_order_and_others_do_not_wait(
