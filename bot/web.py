@@ -31,6 +31,8 @@ from bot.metrics import Metrics
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# What the readiness probe writes (and lets expire at once).
+READY_KEY = "cb:ready"
 # A readiness probe must answer within the orchestrator's probe timeout.
 PROBE_TIMEOUT = 1.0
 
@@ -58,15 +60,18 @@ class ReadyState:
 def readiness(
     store: Redis, breaker_open: Callable[[], Awaitable[bool]]
 ) -> Callable[[], Awaitable[ReadyState]]:
-    """A ``ready`` callback for :func:`create_web_app`: ping the store, ask the breaker.
+    """A ``ready`` callback for :func:`create_web_app`: write to the store, ask the breaker.
 
-    A breaker whose state cannot be read (Redis down) counts as open: paid
-    calls fail closed then.
+    A write, not a PING: a Redis full to ``maxmemory`` (``noeviction``, as the
+    bot needs) still answers PING while it refuses every write, and with them
+    every update. A breaker whose state cannot be read (Redis down) counts as
+    open: paid calls fail closed then.
     """
 
     async def probe() -> ReadyState:
         try:
-            redis_ok = bool(await asyncio.wait_for(store.ping(), PROBE_TIMEOUT))
+            write = store.set(READY_KEY, b"1", px=int(PROBE_TIMEOUT * 1000))
+            redis_ok = bool(await asyncio.wait_for(write, PROBE_TIMEOUT))
         except (RedisError, OSError, TimeoutError):
             redis_ok = False
         try:

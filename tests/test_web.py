@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import socket
@@ -15,6 +16,7 @@ from aiogram.types import Message
 from aiohttp import test_utils, web
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError as RedisResponseError
 
 from bot.config import ConfigError
 from bot.metrics import Metrics
@@ -182,6 +184,20 @@ def _breaker(result: bool | Exception) -> Callable[[], Awaitable[bool]]:
 async def test_readiness_probe_sees_real_redis_and_breaker(redis: Redis) -> None:
     assert await readiness(redis, _breaker(False))() == ReadyState(redis=True, breaker="closed")
     assert await readiness(redis, _breaker(True))() == ReadyState(redis=True, breaker="open")
+
+
+async def test_a_redis_too_full_to_write_is_not_ready(redis: Redis) -> None:
+    """noeviction at maxmemory: PING still answers, every claim and charge fails."""
+    used = int((await redis.info("memory"))["used_memory"])
+    await redis.config_set("maxmemory", used + 1024)
+    with contextlib.suppress(RedisResponseError):  # refused already, or takes the last bytes
+        await redis.set("filler", b"x" * 64 * 1024)
+    try:
+        assert await redis.ping()
+        state = await readiness(redis, _breaker(False))()
+    finally:
+        await redis.config_set("maxmemory", 0)
+    assert state == ReadyState(redis=False, breaker="closed")
 
 
 async def test_metrics_and_readyz_reflect_redis_outage_and_open_breaker() -> None:
