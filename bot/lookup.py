@@ -275,6 +275,8 @@ class LookupService:
                 )
         except (TimeoutError, UpstreamTimeout) as exc:
             never_left = not started or (isinstance(exc, UpstreamTimeout) and not exc.sent)
+            if not never_left:
+                self._counters.count(Counter.PAID_LOOKUPS)  # as the budget keeps it
             await self._refund(charge, budget=never_left)
             return Refused(Failure.TIMEOUT)
         except asyncio.CancelledError:
@@ -299,10 +301,13 @@ class LookupService:
         except CatBuyError as exc:
             log.warning("upstream failed for %s: %s", ref.key, type(exc).__name__)
             self._counters.count(Counter.UPSTREAM_ERRORS)
+            # A 429 was never served, nor a request that never left; other failures
+            # may have been billed: the budget keeps them, and /stats counts them paid.
+            billed = exc.sent and not isinstance(exc, RateLimited)
+            if billed:
+                self._counters.count(Counter.PAID_LOOKUPS)
             if exc.refundable:
-                # A 429 was never served, nor a request that never left; other
-                # failures may have been billed.
-                await self._refund(charge, budget=isinstance(exc, RateLimited) or not exc.sent)
+                await self._refund(charge, budget=not billed)
             return Refused(Failure.UPSTREAM_ERROR)
         self._counters.count(Counter.PAID_LOOKUPS)
         return Found(item)

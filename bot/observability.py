@@ -16,6 +16,7 @@ from bot.catbuy.client import CallObserver
 from bot.logs import log_outcome
 from bot.lookup import Failure, Found, LookupResult
 from bot.metrics import Metrics
+from bot.risk import OutcomeKind, RiskOutcome
 from bot.stats import LOOKUP_PRICE, RISK_CHECK_PRICE
 
 log = logging.getLogger("bot.outcomes")
@@ -53,6 +54,12 @@ def record_lookup(metrics: Metrics, result: LookupResult, **fields: Any) -> None
     if not isinstance(result, Found) and result.kind in _REFUSALS:
         metrics.quota_refusals.labels(_REFUSALS[result.kind]).inc()
     log_outcome(log, "lookup", outcome=result.outcome, cached=cached, **fields)
+
+
+def record_risk_check(metrics: Metrics, outcome: RiskOutcome) -> None:
+    """Metrics of one risk check: a check the risk budget refused."""
+    if outcome.kind is OutcomeKind.BUDGET_EXHAUSTED:
+        metrics.quota_refusals.labels("risk_budget").inc()
 
 
 class UpdateOutcomes(BaseMiddleware):

@@ -10,6 +10,8 @@ from aiogram.types import Message
 from bot.admin_notices import AdminNotifier
 from bot.config import Settings
 from bot.logs import sensitive
+from bot.metrics import Metrics
+from bot.observability import record_risk_check
 from bot.risk import RiskService
 from bot.risk_values import parse_request
 from bot.risk_view import (
@@ -41,6 +43,7 @@ def create_router() -> Router:
         settings: Settings,
         risk: RiskService,
         notifier: AdminNotifier,
+        metrics: Metrics,
         bot: Bot,
     ) -> None:
         refusal = _refusal(message, settings)
@@ -55,6 +58,7 @@ def create_router() -> Router:
         with sensitive(command.args or "", request.value):
             await bot.send_chat_action(message.chat.id, ChatAction.TYPING)
             outcome = await risk.check(message.from_user.id, request.kind, request.value)
+            record_risk_check(metrics, outcome)
             await message.answer(risk_card(request.kind, outcome))
         if outcome.notify_admins and outcome.breaker_reason is not None:
             # The same notice, once per cooldown, as when a product look-up trips it.

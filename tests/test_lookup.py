@@ -160,11 +160,14 @@ async def test_a_failed_look_up_gives_the_quota_back(
         status = await r.ledger.remaining(1)
         await asyncio.sleep(0.6)  # the shared failure answer expires
         retry = await r.ask(TAOBAO, chat_id=-100)
+        stats = await r.counters.snapshot()
     assert result == Refused(Failure.UPSTREAM_ERROR)
     assert status.user_used == 0
-    # The upstream may have billed a failed call: the budget keeps it.
+    # The upstream may have billed a failed call: the budget keeps it, and /stats
+    # counts it among the paid look-ups, so the two agree.
     assert status.budget_used == 1
     assert isinstance(retry, Found)
+    assert stats.paid_lookups == 2
 
 
 async def test_a_hung_upstream_times_out_and_refunds(store: Redis, fake: FakeCatBuy) -> None:

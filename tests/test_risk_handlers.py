@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
@@ -21,6 +23,7 @@ from bot.catbuy.risk import RiskVerdict
 from bot.config import Settings, load_settings
 from bot.i18n import create_i18n
 from bot.language import LanguagePrefs
+from bot.metrics import Metrics
 from bot.risk import OutcomeKind, RiskOutcome
 from bot.risk_values import RiskType
 from bot.risk_view import risk_card, score_bar
@@ -46,6 +49,7 @@ class Chat:
     rig: RiskRig
     i18n: I18n
     notifier: AdminNotifier
+    metrics: Metrics
 
     async def send(self, text: str, *, user_id: int = ADMIN, chat_type: str = "private") -> None:
         chat_id = user_id if chat_type == "private" else -100123
@@ -57,6 +61,7 @@ class Chat:
                 settings=self.settings,
                 risk=self.rig.service,
                 notifier=self.notifier,
+                metrics=self.metrics,
             )
 
     def replies(self, chat_id: int | None = None) -> list[str]:
@@ -64,9 +69,9 @@ class Chat:
         return texts(c for c in calls if chat_id is None or c.chat_id == chat_id)
 
 
-@pytest.fixture
-async def chat(redis: Redis) -> AsyncIterator[Chat]:
-    async with risk_rig(redis) as rig:
+@asynccontextmanager
+async def risk_chat(redis: Redis, **rig_settings: Any) -> AsyncIterator[Chat]:
+    async with risk_rig(redis, **rig_settings) as rig:
         settings = load_settings(
             bot_token=BOT_TOKEN,
             catbuy_api_key=API_KEY,
@@ -79,7 +84,13 @@ async def chat(redis: Redis) -> AsyncIterator[Chat]:
         bot = make_bot(session, BOT_TOKEN)
         i18n = create_i18n()
         notifier = AdminNotifier(bot, settings, LanguagePrefs(redis), i18n)
-        yield Chat(dispatcher, bot, session, settings, rig, i18n, notifier)
+        yield Chat(dispatcher, bot, session, settings, rig, i18n, notifier, Metrics())
+
+
+@pytest.fixture
+async def chat(redis: Redis) -> AsyncIterator[Chat]:
+    async with risk_chat(redis) as chat:
+        yield chat
 
 
 async def test_admin_gets_the_blacklisted_card(chat: Chat) -> None:
@@ -177,6 +188,18 @@ async def test_balance_breaker_notifies_every_admin_once(chat: Chat) -> None:
     blocked = [c for c in chat.session.sent if c.chat_id == BLOCKED_ADMIN]
     assert [c.ok for c in blocked] == [True, False]
     assert chat.rig.upstream_calls() == 1
+
+
+async def test_a_spent_risk_budget_refuses_and_is_counted(redis: Redis) -> None:
+    async with risk_chat(redis, daily_budget=1) as chat:
+        await chat.send("/risk email a@example.com")
+        await chat.send("/risk email b@example.com")
+        refusals = chat.metrics.registry.get_sample_value(
+            "catbuy_quota_refusals_total", {"kind": "risk_budget"}
+        )
+    assert chat.rig.upstream_calls() == 1
+    assert "budget" in chat.replies(ADMIN)[-1]
+    assert refusals == 1
 
 
 async def test_upstream_failure_gets_a_short_message(chat: Chat) -> None:
