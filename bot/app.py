@@ -55,6 +55,8 @@ from bot.web import WebhookIntake, create_web_app, readiness, run_web_server, se
 log = logging.getLogger(__name__)
 
 IMAGE_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+# What an aiogram middleware passes an event on to.
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 # How long a stopping bot waits for the updates under way (the webhook's drain too).
 DRAIN_SECONDS = 20.0
 
@@ -88,12 +90,7 @@ class Services(BaseMiddleware):
     def __init__(self, services: dict[str, Any]) -> None:
         self._services = services
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         data.update(self._services)
         return await handler(event, data)
 
@@ -109,12 +106,7 @@ class UpdatesInFlight(BaseMiddleware):
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         task = asyncio.current_task()
         if task is None:
             return await handler(event, data)
