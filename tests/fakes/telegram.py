@@ -71,8 +71,10 @@ MEDIA_GROUP_INVALID = "Bad Request: media group must include 2-10 items"
 METHOD_NOT_FOUND = "Not Found: method not found"
 PARSE_ERROR = "Bad Request: can't parse entities: "
 
-# Methods whose plausible answer is a bare `True`.
+# What Telegram says to a late or second answer of a callback query.
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+
+# Methods whose plausible answer is a bare `True`.
 TRUE_METHODS = frozenset(
     {
         "answerCallbackQuery",
