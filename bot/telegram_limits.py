@@ -22,7 +22,12 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter, TelegramServerError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramMigrateToChat,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.methods.base import TelegramType
 
 if TYPE_CHECKING:
@@ -109,6 +114,22 @@ class TelegramLimits(BaseRequestMiddleware):
         self._sweep_at = _SWEEP_AT
 
     async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        try:
+            return await self._paced(make_request, bot, method)
+        except TelegramMigrateToChat as moved:
+            # The group became a supergroup while the card was on its way: it goes
+            # there (a reply to a message of the old group goes without the reply).
+            to_chat = moved.migrate_to_chat_id
+            log.info("chat %s moved to %s", getattr(method, "chat_id", None), to_chat)
+            moved_method = method.model_copy(update={"chat_id": to_chat})
+            return await self._paced(make_request, bot, moved_method)
+
+    async def _paced(
         self,
         make_request: NextRequestMiddlewareType[TelegramType],
         bot: Bot,

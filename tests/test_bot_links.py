@@ -141,6 +141,16 @@ async def test_anonymous_admins_of_two_groups_do_not_share_a_quota(
         assert [c.chat_id for c in bot.cards()] == [-100801, -100802]
 
 
+async def test_a_group_upgraded_to_a_supergroup_meanwhile_still_gets_its_card(
+    bot: Harness,
+) -> None:
+    # A paste from the old group, answered after it became a supergroup.
+    bot.session.telegram.migrate(-4001, -1004001)
+    await bot.feed(message_update(TWO_DIMS, chat_id=-4001, chat_type="group"))
+    [card] = [c for c in bot.cards() if c.ok]
+    assert card.chat_id == -1004001
+
+
 async def test_unknown_item_gets_a_short_message_in_a_group_too(bot: Harness) -> None:
     link = "https://item.taobao.com/item.htm?id=111222333444"
     await bot.feed(message_update(link, chat_id=GROUP, chat_type="group"))

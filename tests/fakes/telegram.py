@@ -71,6 +71,7 @@ MEDIA_GROUP_INVALID = "Bad Request: media group must include 2-10 items"
 METHOD_NOT_FOUND = "Not Found: method not found"
 PARSE_ERROR = "Bad Request: can't parse entities: "
 
+MIGRATED = "Bad Request: group chat was upgraded to a supergroup chat"
 # What Telegram says to a late or second answer of a callback query.
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
@@ -104,16 +105,27 @@ EDIT_METHODS = frozenset(
 class BotApiRefusal(Exception):
     """An error answer of the Bot API: HTTP status, description, optional `retry_after`."""
 
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        description: str,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
     def payload(self) -> JsonDict:
         body: JsonDict = {"ok": False, "error_code": self.status, "description": self.description}
-        if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
+        parameters = {
+            "retry_after": self.retry_after,
+            "migrate_to_chat_id": self.migrate_to_chat_id,
+        }
+        if any(value is not None for value in parameters.values()):
+            body["parameters"] = {k: v for k, v in parameters.items() if v is not None}
         return body
 
 
@@ -387,6 +399,7 @@ class FakeTelegram:
         self._refused_urls: dict[str, str] = {}
         self._failures: dict[str, deque[BotApiRefusal]] = {}
         self._flood_limits: dict[int | str | None, int] = {}
+        self._migrated: dict[Any, int] = {}
         self._flood_log: dict[int | str, deque[float]] = {}
         self._files: dict[str, StoredFile] = {}
         self._file_numbers = itertools.count(1)
@@ -422,6 +435,10 @@ class FakeTelegram:
     def flood_after(self, n_per_minute: int, chat_id: int | str | None = None) -> None:
         """Answer 429 once a chat (every chat when `chat_id` is None) got n messages in 60 s."""
         self._flood_limits[chat_id] = n_per_minute
+
+    def migrate(self, chat_id: int, to_chat_id: int) -> None:
+        """The group became supergroup `to_chat_id`: sends to `chat_id` are refused, naming it."""
+        self._migrated[chat_id] = to_chat_id
 
     def push_update(self, update: JsonDict | Update) -> JsonDict:
         """Queue an update for `getUpdates`; an `update_id` is assigned when missing."""
@@ -527,6 +544,7 @@ class FakeTelegram:
         if method == "getMe":
             return self.bot_user()
         if method in SEND_METHODS or method in EDIT_METHODS:
+            self._check_migrated(params.get("chat_id"))
             self._check_flood(params.get("chat_id"))
         handlers: dict[str, Callable[[JsonDict, dict[str, bytes]], Any]] = {
             "sendMessage": self._send_message,
@@ -567,6 +585,11 @@ class FakeTelegram:
             if stored.path == path:
                 return stored.data
         return None
+
+    def _check_migrated(self, chat_id: Any) -> None:
+        moved_to = self._migrated.get(chat_id)
+        if moved_to is not None:
+            raise BotApiRefusal(400, MIGRATED, migrate_to_chat_id=moved_to)
 
     def _check_flood(self, chat_id: Any) -> None:
         if chat_id is None:
