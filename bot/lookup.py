@@ -294,9 +294,15 @@ class LookupService:
         except StoreDown:
             await self._refund(charge, budget=True)
             return Refused(Failure.STORE_DOWN)
-        except (ItemNotFound, InvalidUrl):
-            # An answer about the item, the same on every try: charged once, cached.
+        except ItemNotFound:  # the upstream did the work: charged, and cached
             self._counters.count(Counter.PAID_LOOKUPS)
+            return Refused(Failure.NOT_FOUND)
+        except InvalidUrl:
+            # The upstream refuses the URL the bot built: the same answer on every
+            # try, so it is cached as "not found"; the user did nothing wrong, so
+            # the quota comes back. The budget keeps it: it may have been billed.
+            self._counters.count(Counter.PAID_LOOKUPS)
+            await self._refund(charge, budget=False)
             return Refused(Failure.NOT_FOUND)
         except CatBuyError as exc:
             log.warning("upstream failed for %s: %s", ref.key, type(exc).__name__)

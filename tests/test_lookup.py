@@ -210,10 +210,10 @@ async def test_an_unreachable_upstream_gives_the_budget_back_too(
 
 
 # 400 invalid_url for the URL the bot built itself is, like "not found", the
-# same answer on every try.
-@pytest.mark.parametrize("refused", ["not found", "invalid_url"])
+# same answer on every try; but the user is not charged for it.
+@pytest.mark.parametrize(("refused", "charged"), [("not found", 1), ("invalid_url", 0)])
 async def test_not_found_is_charged_once_then_free(
-    store: Redis, fake: FakeCatBuy, refused: str
+    store: Redis, fake: FakeCatBuy, refused: str, charged: int
 ) -> None:
     ref = MISSING
     if refused == "invalid_url":
@@ -225,7 +225,7 @@ async def test_not_found_is_charged_once_then_free(
         status = await r.ledger.remaining(1)
     assert first == again == Refused(Failure.NOT_FOUND)
     assert fake.calls == 1
-    assert status.user_used == 1
+    assert (status.user_used, status.budget_used) == (charged, 1)
 
 
 async def test_group_quota_and_budget_refuse_and_admins_hear_once(
