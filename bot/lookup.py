@@ -275,9 +275,7 @@ class LookupService:
                 )
         except (TimeoutError, UpstreamTimeout) as exc:
             never_left = not started or (isinstance(exc, UpstreamTimeout) and not exc.sent)
-            if not never_left:
-                self._counters.count(Counter.PAID_LOOKUPS)  # as the budget keeps it
-            await self._refund(charge, budget=never_left)
+            await self._settle(charge, billed=not never_left, refund_quota=True)
             return Refused(Failure.TIMEOUT)
         except asyncio.CancelledError:
             # Cut off from outside (a shutdown, the last guard in _coalesced): no
@@ -285,38 +283,42 @@ class LookupService:
             await asyncio.shield(self._refund(charge, budget=not started))
             raise
         except Busy:
-            await self._refund(charge, budget=True)
+            await self._settle(charge, billed=False, refund_quota=True)
             return Refused(Failure.BUSY)
         except BreakerOpen as exc:
-            await self._refund(charge, budget=True)
+            await self._settle(charge, billed=False, refund_quota=True)
             notice = AdminNotice(NoticeKind.BREAKER_OPEN, exc.reason) if exc.notify_admins else None
             return Refused(Failure.BREAKER_OPEN, reason=exc.reason, notify_admins=notice)
         except StoreDown:
-            await self._refund(charge, budget=True)
+            await self._settle(charge, billed=False, refund_quota=True)
             return Refused(Failure.STORE_DOWN)
         except ItemNotFound:  # the upstream did the work: charged, and cached
-            self._counters.count(Counter.PAID_LOOKUPS)
+            await self._settle(charge, billed=True, refund_quota=False)
             return Refused(Failure.NOT_FOUND)
         except InvalidUrl:
             # The upstream refuses the URL the bot built: the same answer on every
-            # try, so it is cached as "not found"; the user did nothing wrong, so
-            # the quota comes back. The budget keeps it: it may have been billed.
-            self._counters.count(Counter.PAID_LOOKUPS)
-            await self._refund(charge, budget=False)
+            # try, so it is cached as "not found"; the user did nothing wrong.
+            await self._settle(charge, billed=True, refund_quota=True)
             return Refused(Failure.NOT_FOUND)
         except CatBuyError as exc:
             log.warning("upstream failed for %s: %s", ref.key, type(exc).__name__)
             self._counters.count(Counter.UPSTREAM_ERRORS)
-            # A 429 was never served, nor a request that never left; other failures
-            # may have been billed: the budget keeps them, and /stats counts them paid.
+            # A 429 was never served, nor a request that never left; other
+            # failures may have been billed.
             billed = exc.sent and not isinstance(exc, RateLimited)
-            if billed:
-                self._counters.count(Counter.PAID_LOOKUPS)
-            if exc.refundable:
-                await self._refund(charge, budget=not billed)
+            await self._settle(charge, billed=billed, refund_quota=exc.refundable)
             return Refused(Failure.UPSTREAM_ERROR)
-        self._counters.count(Counter.PAID_LOOKUPS)
+        await self._settle(charge, billed=True, refund_quota=False)
         return Found(item)
+
+    async def _settle(self, charge: Charge, *, billed: bool, refund_quota: bool) -> None:
+        """After the call: a call that may be billed keeps its budget unit and counts
+        as paid (so /stats adds up with the budget); the quota comes back when the
+        user is not to pay for the outcome."""
+        if billed:
+            self._counters.count(Counter.PAID_LOOKUPS)
+        if refund_quota:
+            await self._refund(charge, budget=not billed)
 
     async def _refund(self, charge: Charge, *, budget: bool) -> None:
         try:

@@ -26,9 +26,7 @@ class MissingParameter(CatBuyError):
 
 
 class InvalidUrl(CatBuyError):
-    """400 invalid_url: the upstream refused the item URL (an answer about the item)."""
-
-    refundable = False
+    """400 invalid_url: the upstream refused the item URL (the bot's own canonical one)."""
 
 
 class InvalidRequest(CatBuyError):
