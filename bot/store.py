@@ -34,8 +34,11 @@ CONNECT_TIMEOUT = 2.0
 MAX_CONNECTIONS = 2000
 
 
-def open_store(redis_url: str | None) -> Redis:
-    """A Redis client for ``redis_url``, or an in-process store when unset."""
+def open_store(redis_url: str | None, *, timeout: float = SOCKET_TIMEOUT) -> Redis:
+    """A Redis client for ``redis_url``, or an in-process store when unset.
+
+    ``timeout`` bounds each command's reply (tests shorten it to stage a stall).
+    """
     if not redis_url:
         log.warning("REDIS_URL is not set: using an in-process store (one process only)")
         # Its pool would stop at 100 connections, like redis-py's (see below).
@@ -46,7 +49,7 @@ def open_store(redis_url: str | None) -> Redis:
     pool = ConnectionPool.from_url(
         redis_url,
         max_connections=MAX_CONNECTIONS,
-        socket_timeout=SOCKET_TIMEOUT,
+        socket_timeout=timeout,
         socket_connect_timeout=CONNECT_TIMEOUT,
         retry=Retry(
             ExponentialBackoff(cap=0.2, base=0.05),

@@ -14,7 +14,8 @@ import asyncio
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
+import secrets
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,6 +28,7 @@ from redis.exceptions import RedisError
 
 from bot.config import ConfigError
 from bot.metrics import Metrics
+from bot.update_claims import UpdateClaims
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 READY_KEY = "cb:ready"
 # A readiness probe must answer within the orchestrator's probe timeout.
 PROBE_TIMEOUT = 1.0
+# A claim the store did not confirm is given up for this long, in the background.
+GIVE_UP_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +90,12 @@ def readiness(
 class WebhookIntake:
     """Takes Telegram's webhook POSTs: secret check, cross-replica dedupe, background handling.
 
-    Each ``update_id`` is claimed in Redis (``SET NX EX``) before anything is
-    processed, so a redelivery to any replica is acknowledged and dropped.
-    The update is acknowledged at once and handled in a tracked task;
-    :meth:`drain` stops intake and waits for those tasks on shutdown.
+    Each ``update_id`` is claimed in the store (``bot.update_claims``) before
+    anything is processed, so a redelivery to any replica is acknowledged and
+    dropped. A claim the store does not confirm is answered 503 once it is
+    given up (``release_wait`` at most), so Telegram's redelivery finds the
+    update free. The update is acknowledged at once and handled in a tracked
+    task; :meth:`drain` stops intake and waits for those tasks on shutdown.
     """
 
     def __init__(
@@ -102,15 +108,16 @@ class WebhookIntake:
         secret: str | None,
         dedupe_ttl: int = 3600,
         drain_timeout: float = 20.0,
+        release_wait: float = 3.0,
         handler_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self._dispatcher = dispatcher
         self._bot = bot
-        self._store = store
+        self._claims = UpdateClaims(store, bot_id=bot.id, ttl=dedupe_ttl)
         self.path = path
         self._secret = secret.encode() if secret else None
-        self._dedupe_ttl = dedupe_ttl
         self._drain_timeout = drain_timeout
+        self._release_wait = release_wait
         self._handler_kwargs = handler_kwargs or {}
         self._tasks: set[asyncio.Task[None]] = set()
         # Requests past the draining check that have not yet spawned their task.
@@ -121,7 +128,7 @@ class WebhookIntake:
 
     @property
     def in_flight(self) -> int:
-        """Updates accepted and still being handled."""
+        """Updates accepted and still being handled, or claims still being given up."""
         return len(self._tasks) + self._admitting
 
     def register(self, app: web.Application) -> None:
@@ -153,20 +160,42 @@ class WebhookIntake:
             update = Update.model_validate(await request.json(), context={"bot": self._bot})
         except (ValueError, ValidationError, UnicodeDecodeError):
             return web.Response(status=400, text="bad update")
+        update_id, token = update.update_id, secrets.token_hex(8)
         try:
-            claimed = await self._store.set(
-                f"upd:{self._bot.id}:{update.update_id}", 1, nx=True, ex=self._dedupe_ttl
-            )
+            claimed = await self._claims.claim(update_id, token)
         except (RedisError, OSError, TimeoutError):
-            log.warning("store unreachable, update %s left for redelivery", update.update_id)
+            log.warning("store unreachable, update %s left for redelivery", update_id)
+            # Telegram redelivers once answered: the claim, if it ran, must be gone by then.
+            release = self._track(self._give_up(update_id, token), f"give-up-{update_id}")
+            await asyncio.wait({release}, timeout=self._release_wait)
             return web.Response(status=503, text="store unavailable")
         if not claimed:
-            log.info("duplicate update %s dropped", update.update_id)
+            log.info("duplicate update %s dropped", update_id)
             return web.Response(status=200)
-        task = asyncio.create_task(self._process(update), name=f"update-{update.update_id}")
+        self._track(self._process(update), f"update-{update_id}")
+        return web.Response(status=200)
+
+    def _track(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(work, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return web.Response(status=200)
+        return task
+
+    async def _give_up(self, update_id: int, token: str) -> None:
+        """Release the claim, trying again while the store is unreachable."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + GIVE_UP_SECONDS
+        pause = 0.05
+        while True:
+            try:
+                await self._claims.release(update_id, token)
+                return
+            except (RedisError, OSError, TimeoutError):
+                if loop.time() + pause > deadline:
+                    log.warning("update %s: claim not given up, its redelivery is lost", update_id)
+                    return
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 1.0)
 
     async def _process(self, update: Update) -> None:
         try:

@@ -298,7 +298,7 @@ async def test_redelivered_update_is_processed_once_across_replicas(
 async def test_store_down_is_503_and_not_processed(bot: Bot) -> None:
     dead = _dead_store()
     handling = Handling()
-    intake, app = _intake(handling, bot, dead)
+    intake, app = _intake(handling, bot, dead, release_wait=0.1, drain_timeout=0.2)
     client = await _client(app)
     try:
         assert await _post(client, _update(3)) == 503
@@ -307,6 +307,39 @@ async def test_store_down_is_503_and_not_processed(bot: Bot) -> None:
     finally:
         await client.close()
         await dead.aclose()
+
+
+# Keeps the whole redis-server busy for ARGV[1] ms: a stall, as a slow command
+# or a fork for a snapshot makes one.
+_STALL = """
+local function now() local t = redis.call('TIME') return t[1] * 1000 + t[2] / 1000 end
+local stop = now() + tonumber(ARGV[1])
+while now() < stop do end
+return 1
+"""
+
+
+async def test_an_update_whose_claim_timed_out_is_handled_when_redelivered(
+    bot: Bot, redis_server: Any, redis: Redis
+) -> None:
+    """The claim runs once Redis is back, after the 503: the redelivery is not a duplicate."""
+    impatient = open_store(redis_server.url, timeout=0.2)
+    handling = Handling()
+    intake, app = _intake(handling, bot, impatient)
+    client = await _client(app)
+    try:
+        await impatient.ping()  # a pooled connection, as a running bot has
+        stall = asyncio.create_task(redis.eval(_STALL, 0, 700))
+        await asyncio.sleep(0.05)
+        assert await _post(client, _update(61)) == 503
+        await stall
+        assert handling.seen == []
+        assert await _post(client, _update(61)) == 200  # Telegram's redelivery
+        await intake.drain()
+        assert handling.finished == [61]
+    finally:
+        await client.close()
+        await impatient.aclose()
 
 
 async def test_drain_waits_for_in_flight_and_refuses_new(bot: Bot, redis: Redis) -> None:
