@@ -32,6 +32,8 @@ MAX_BUTTONS = 100
 OWN_BUTTONS = 5
 VARIANT_PHOTO = -1  # CardState.photo value: show the chosen option's image
 MAX_ATTRIBUTES = 3
+# The title keeps at least this many UTF-16 units of the caption (or all of it).
+TITLE_ROOM = 80
 _TAG = re.compile(r"<[^>]*>")
 _DAYS = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,2})?")
 
@@ -107,15 +109,17 @@ def render_caption(state: CardState, picker: VariantPicker, *, limit: int) -> st
         tail.extend(picker_caption_lines(picker, state.choice))
     body = "\n".join(tail)
     body_length = visible_length(body)
+    title = item.title or _("Untitled item")
+    title_room = min(TITLE_ROOM, _utf16_length(title))
+    while tail and body_length + 2 + title_room > limit:  # never with the picker's capped lines
+        tail.pop()
+        body = "\n".join(tail)
+        body_length = visible_length(body)
     room = limit - body_length - 2  # two newlines between title and body
-    title = _fit(item.title or _("Untitled item"), room)
+    title = _fit(title, room)
     heading = f"<b>{_escape(title)}</b>"  # shows as the title itself
     caption = f"{heading}\n\n{body}" if body else heading
     length = _utf16_length(title) + (2 + body_length if body else 0)
-    while length > limit and tail:  # only with absurd picker labels
-        tail.pop()
-        caption = f"{heading}\n\n" + "\n".join(tail)
-        length = visible_length(caption)
     extra = _attribute_line(item, picker)  # only where the full card leaves room
     if extra and length + 1 + visible_length(extra) <= limit:
         caption = f"{caption}\n{extra}"

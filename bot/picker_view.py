@@ -38,6 +38,9 @@ ROW_WIDTHS = ((5, 5), (4, 8), (3, 12), (2, 20))
 LONG_LABEL = 36  # a label alone on its row is trimmed to this
 HEADER_WIDTH = 40
 CAPTION_LABEL = 60
+# A caption line of the picker's, at most: many long dimensions must leave the
+# title and the variant's price their room.
+CAPTION_LINE = 300
 CHOSEN_MARK = "✅ "
 UNAVAILABLE_MARK = "✖ "
 
@@ -196,7 +199,7 @@ def picker_caption_lines(picker: VariantPicker, choice: Choice) -> list[str]:
             f"{trim(_dimension_name(dim), CAPTION_LABEL)}: {trim(_clean(opt.label), CAPTION_LABEL)}"
             for dim, opt in summary.chosen
         )
-        lines.append("🎯 " + html.escape(chosen))
+        lines.append("🎯 " + html.escape(trim(chosen, CAPTION_LINE)))
     if summary.price is not None and summary.chosen:
         price = html.escape(format_price(summary.price.low, summary.price.high))
         if summary.sku is not None:
@@ -218,6 +221,6 @@ def picker_caption_lines(picker: VariantPicker, choice: Choice) -> list[str]:
         if c == NOT_CHOSEN
     )
     if missing and summary.in_stock:
-        names = ", ".join(trim(name, CAPTION_LABEL) for name in missing)
+        names = trim(", ".join(trim(name, CAPTION_LABEL) for name in missing), CAPTION_LINE)
         lines.append("👇 " + html.escape(_("Choose {dimensions}").format(dimensions=names)))
     return lines

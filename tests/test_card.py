@@ -19,6 +19,7 @@ from bot.i18n import create_i18n
 from bot.item import Item, PriceRange
 from bot.picker import VariantPicker
 from tests.conftest import FIXTURES
+from tests.test_picker import make_item
 
 ITEM_FIXTURES = sorted(
     p for p in FIXTURES.glob("*.json") if "num_iid" in json.loads(p.read_text()).get("data", {})
@@ -118,6 +119,35 @@ def test_long_title_is_cut_and_marked(i18n: I18n) -> None:
         view = render_card(state_for(item), TOKEN, buy_url_template=None)
     assert visible_length(view.caption) <= 1024
     assert "…" in view.caption and "¥89.00 – 109.00" in view.caption
+
+
+@pytest.mark.parametrize("chosen", [True, False], ids=["all chosen", "none chosen"])
+def test_many_long_dimensions_leave_the_title_and_the_price_their_room(
+    chosen: bool, i18n: I18n
+) -> None:
+    count = 20
+    item = make_item(
+        [["颜色分类很长的选项名称" * 6] for _ in range(count)], [((0,) * count, "19.90", 5)]
+    )
+    item = item.model_copy(
+        update={
+            "title": "Winter jacket with a hood",
+            "dimensions": tuple(
+                d.model_copy(update={"name": f"{n}号规格名称" * 12})
+                for n, d in enumerate(item.dimensions)
+            ),
+        }
+    )
+    choice = (0,) * count if chosen else VariantPicker(item).empty_choice()
+    with i18n.context(), i18n.use_locale("en"):
+        view = render_card(state_for(item, choice=choice), TOKEN, buy_url_template=None)
+    assert visible_length(view.caption) <= 1024
+    assert view.caption.startswith("<b>Winter jacket with a hood</b>")
+    if chosen:
+        assert "Variant price: <b>¥19.90</b>" in view.caption
+        assert "In stock: 5" in view.caption
+    else:
+        assert "👇 Choose 0号规格名称" in view.caption
 
 
 def test_title_in_full_when_it_fits(i18n: I18n) -> None:
