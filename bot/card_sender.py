@@ -54,10 +54,12 @@ def is_not_modified(error: TelegramBadRequest) -> bool:
 
 @dataclass(frozen=True)
 class Destination:
-    """Where a new card goes: the chat, and the message it answers."""
+    """Where a new card goes: the chat, the message it answers, and the forum topic
+    (so a card whose message was deleted meanwhile still lands in the topic)."""
 
     chat_id: int
     reply_to: int | None = None
+    thread_id: int | None = None
 
 
 class CardSender:
@@ -86,6 +88,7 @@ class CardSender:
             to.chat_id,
             text=view.caption,
             reply_markup=view.keyboard,
+            message_thread_id=to.thread_id,
             reply_to_message_id=to.reply_to,
             allow_sending_without_reply=True,
             disable_web_page_preview=True,
@@ -97,6 +100,7 @@ class CardSender:
             photo=photo,
             caption=view.caption,
             reply_markup=view.keyboard,
+            message_thread_id=to.thread_id,
             reply_to_message_id=to.reply_to,
             allow_sending_without_reply=True,
         )

@@ -53,7 +53,7 @@ CHAT_ACTION_EVERY = 4.5
 
 @dataclass(frozen=True)
 class Paste:
-    """Who pasted which items where."""
+    """Who pasted which items where; ``thread_id``: the forum topic, if any."""
 
     chat_id: int
     is_group: bool
@@ -61,6 +61,7 @@ class Paste:
     message_id: int
     lang: str
     items: CollectedItems
+    thread_id: int | None = None
 
 
 class CardService:
@@ -93,7 +94,9 @@ class CardService:
             return
 
         async def show_upload() -> None:
-            await self._bot.send_chat_action(paste.chat_id, ChatAction.UPLOAD_PHOTO)
+            await self._bot.send_chat_action(
+                paste.chat_id, ChatAction.UPLOAD_PHOTO, message_thread_id=paste.thread_id
+            )
 
         async with repeating(show_upload, first_after=CHAT_ACTION_DELAY, every=CHAT_ACTION_EVERY):
             if len(refs) == 1:  # the usual paste: no task to gather
@@ -119,6 +122,7 @@ class CardService:
             await self._bot.send_message(
                 paste.chat_id,
                 "\n".join(notes),
+                message_thread_id=paste.thread_id,
                 reply_to_message_id=paste.message_id,
                 allow_sending_without_reply=True,
             )
@@ -161,7 +165,7 @@ class CardService:
         )
         # Saved while Telegram takes the card: a tap can only come once it has arrived.
         saving = asyncio.ensure_future(self._save(token, state))
-        await self._send(Destination(paste.chat_id, paste.message_id), view)
+        await self._send(Destination(paste.chat_id, paste.message_id, paste.thread_id), view)
         await saving
 
     async def _save(self, token: str, state: CardState) -> None:

@@ -31,7 +31,8 @@ def create_router() -> Router:
         items = await collect_items(text, entities, resolver, settings.max_items_per_message)
         is_group = message.chat.type != ChatType.PRIVATE
         user_id = quota_holder(message)
-        paste = Paste(message.chat.id, is_group, user_id, message.message_id, lang, items)
+        topic = message.message_thread_id if message.is_topic_message else None
+        paste = Paste(message.chat.id, is_group, user_id, message.message_id, lang, items, topic)
         await card_service.answer(paste)
 
     return router

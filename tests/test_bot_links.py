@@ -106,6 +106,26 @@ async def test_group_link_gets_a_card(bot: Harness) -> None:
     assert card.chat_id == GROUP
 
 
+async def test_everything_about_a_paste_in_a_forum_topic_goes_to_that_topic(
+    bot: Harness, catbuy: FakeCatBuy
+) -> None:
+    """Also once the pasted message is gone: a reply to it would land in the topic,
+    but a card sent without a reply (``allow_sending_without_reply``) would not."""
+    catbuy.latency = CHAT_ACTION_DELAY + 0.2
+    unknown = "https://item.taobao.com/item.htm?id=111222333444"
+    await bot.feed(
+        message_update(f"{TWO_DIMS} {unknown}", chat_id=GROUP, chat_type="supergroup", topic=77)
+    )
+    methods = {c.method for c in bot.sent()}
+    assert methods == {"sendChatAction", "sendPhoto", "sendMessage"}
+    assert [c.params.get("message_thread_id") for c in bot.sent()] == [77] * len(bot.sent())
+
+    bot.clear()
+    await bot.feed(message_update(TWO_DIMS, chat_id=GROUP, chat_type="supergroup"))
+    [card] = bot.cards()
+    assert "message_thread_id" not in card.params
+
+
 async def test_a_link_with_chinese_text_glued_on_gets_a_card(bot: Harness) -> None:
     # Telegram's url entity runs on to the next blank: it holds "，有货吗" too.
     text = f"这个不错 {TWO_DIMS}，有货吗"

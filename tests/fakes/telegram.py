@@ -1041,15 +1041,23 @@ def message_update(
     update_id: int | None = None,
     message_id: int | None = None,
     first_name: str = "Test",
+    topic: int | None = None,
 ) -> Update:
     """A message update. Entities default to what Telegram detects: `url_entities` of the text
-    (pass `[]` for none). Private chats default to the user's id, groups to a negative id."""
+    (pass `[]` for none). Private chats default to the user's id, groups to a negative id.
+    ``topic``: the forum topic (a supergroup with topics) the message was sent in."""
     message: JsonDict = {
         "message_id": next(_message_ids) if message_id is None else message_id,
         "date": int(wall_time()),
         "chat": _chat(chat_id, chat_type, user_id, first_name),
         "from": _user(user_id, first_name, language_code),
     }
+    if topic is not None:
+        if chat_type != "supergroup":
+            raise ValueError("only a supergroup has forum topics")
+        message["chat"]["is_forum"] = True
+        message["message_thread_id"] = topic
+        message["is_topic_message"] = True
     if text is not None:
         message["text"] = text
         found = url_entities(text) if entities is None else entities
