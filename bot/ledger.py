@@ -66,14 +66,18 @@ end
 return 1
 """
 
-# ARGV: user, prefix. Returns {user used, budget used, reset_s}.
+# ARGV: user, prefix, group ('' for none). Returns {user used, group used, budget used, reset_s}.
 _REMAINING = """
 local now = tonumber(redis.call('TIME')[1])
 local day = math.floor(now / 86400)
 local p = ARGV[2] .. ':'
 local used = tonumber(redis.call('GET', p .. 'u:' .. day .. ':' .. ARGV[1]) or '0')
+local group = 0
+if ARGV[3] ~= '' then
+  group = tonumber(redis.call('GET', p .. 'c:' .. day .. ':' .. ARGV[3]) or '0')
+end
 local budget = tonumber(redis.call('GET', p .. 'b:' .. day) or '0')
-return {used, budget, (day + 1) * 86400 - now}
+return {used, group, budget, (day + 1) * 86400 - now}
 """
 
 # Once per UTC day: SET NX on a key named by the day, expiring after it.
@@ -116,7 +120,10 @@ class Charge:
 
 @dataclass(frozen=True, slots=True)
 class QuotaStatus:
-    """What ``/quota`` shows: today's use against the limits, and the reset."""
+    """What ``/quota`` shows: today's use against the limits, and the reset.
+
+    ``chat_used`` is None outside a group.
+    """
 
     user_used: int
     user_quota: int
@@ -124,10 +131,16 @@ class QuotaStatus:
     budget_used: int
     daily_budget: int
     reset_seconds: int
+    chat_used: int | None = None
+    chat_quota: int = 0
 
     @property
     def user_left(self) -> int:
         return max(self.user_quota - self.user_used, 0)
+
+    @property
+    def chat_left(self) -> int | None:
+        return None if self.chat_used is None else max(self.chat_quota - self.chat_used, 0)
 
     @property
     def budget_left(self) -> int:
@@ -202,9 +215,14 @@ class QuotaLedger:
             keys.append(f"{self._prefix}:b:{charge.day}")
         await self._refund(keys=keys)
 
-    async def remaining(self, user_id: int, *, exempt_user: bool = False) -> QuotaStatus:
-        """Today's use for ``/quota``."""
-        used, budget_used, reset = await self._remaining(args=[user_id, self._prefix])
+    async def remaining(
+        self, user_id: int, chat_id: int | None = None, *, exempt_user: bool = False
+    ) -> QuotaStatus:
+        """Today's use for ``/quota``; ``chat_id``: the group asked in, None in private."""
+        group = "" if chat_id is None else chat_id
+        used, chat_used, budget_used, reset = await self._remaining(
+            args=[user_id, self._prefix, group]
+        )
         return QuotaStatus(
             user_used=int(used),
             user_quota=self.user_quota,
@@ -212,6 +230,8 @@ class QuotaLedger:
             budget_used=int(budget_used),
             daily_budget=self.daily_budget,
             reset_seconds=int(reset),
+            chat_used=None if chat_id is None else int(chat_used),
+            chat_quota=self.chat_quota,
         )
 
     async def budget_exhausted_notice_due(self) -> bool:

@@ -176,9 +176,12 @@ class LookupService:
         self._count(result)
         return result
 
-    async def quota(self, user_id: int, *, is_admin: bool) -> QuotaStatus:
-        """What ``/quota`` shows (raises the store's error when it is unreachable)."""
-        return await self._ledger.remaining(user_id, exempt_user=is_admin)
+    async def quota(
+        self, user_id: int, chat_id: int | None = None, *, is_admin: bool
+    ) -> QuotaStatus:
+        """What ``/quota`` shows: ``chat_id`` is the group asked in, None in private
+        (raises the store's error when it is unreachable)."""
+        return await self._ledger.remaining(user_id, chat_id, exempt_user=is_admin)
 
     async def daily_stats(self) -> DailyStats:
         """What ``/stats`` shows (raises the store's error when it is unreachable)."""

@@ -13,6 +13,7 @@ from bot.stats import DailyStats
 
 
 def quota_text(status: QuotaStatus) -> str:
+    """The user's own look-ups left, the group's when asked in one, and an empty budget."""
     if status.exempt:
         mine = ngettext(
             "You are an admin: no personal quota ({used} look-up today).",
@@ -23,13 +24,18 @@ def quota_text(status: QuotaStatus) -> str:
         mine = _("Look-ups left today: {left} of {quota}.").format(
             left=format_count(status.user_left), quota=format_count(status.user_quota)
         )
-    return "\n".join(
-        [
-            mine,
-            _("Cached items are free and don't count."),
-            _("Resets in {time} (00:00 UTC).").format(time=reset_in(status.reset_seconds)),
-        ]
-    )
+    lines = [mine]
+    if status.chat_left is not None:
+        lines.append(
+            _("This group: {left} of {quota} left today.").format(
+                left=format_count(status.chat_left), quota=format_count(status.chat_quota)
+            )
+        )
+    if status.budget_left == 0:  # the one limit nobody sees coming: every link is refused
+        lines.append(_("The bot's daily budget is used up: links get no card until the reset."))
+    lines.append(_("Cached items are free and don't count."))
+    lines.append(_("Resets in {time} (00:00 UTC).").format(time=reset_in(status.reset_seconds)))
+    return "\n".join(lines)
 
 
 def stats_text(stats: DailyStats, quota: QuotaStatus, risk: RiskStats) -> str:

@@ -1,8 +1,9 @@
-"""/quota for everyone, /stats for admins."""
+"""/quota for everyone, /stats for admins in a private chat."""
 
 from __future__ import annotations
 
 from aiogram import Router
+from aiogram.enums import ChatType
 from aiogram.filters import Command
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
@@ -21,19 +22,30 @@ def create_router() -> Router:
     @router.message(Command("quota"))
     async def on_quota(message: Message, lookup: LookupService, settings: Settings) -> None:
         user_id = quota_holder(message)
+        in_group = message.chat.type != ChatType.PRIVATE
         try:
-            status = await lookup.quota(user_id, is_admin=settings.is_admin(user_id))
+            status = await lookup.quota(
+                user_id, message.chat.id if in_group else None, is_admin=settings.is_admin(user_id)
+            )
         except RedisError:
             await message.answer(
                 _("The bot is having trouble right now. Please try again in a minute.")
             )
             return
-        await message.answer(quota_text(status))
+        # In a group, a reply: whose look-ups these are.
+        await message.answer(
+            quota_text(status),
+            reply_to_message_id=message.message_id if in_group else None,
+            allow_sending_without_reply=True,
+        )
 
     @router.message(Command("stats"))
     async def on_stats(
         message: Message, lookup: LookupService, risk: RiskService, settings: Settings
     ) -> None:
+        if message.chat.type != ChatType.PRIVATE:  # the operator's spend is not the group's
+            await message.answer(_("/stats works only in a private chat with me."))
+            return
         user_id = message.from_user.id if message.from_user else None
         if not settings.is_admin(user_id):
             await message.answer(_("This command is for the bot's admins."))
