@@ -27,6 +27,10 @@ from bot.picker_view import page_sizes
 
 log = logging.getLogger(__name__)
 
+# A tap redraws its card at most this often: each redraw after the first
+# catches up with a tap that another replica stored meanwhile.
+MAX_REDRAWS = 3
+
 
 class TapNote(StrEnum):
     """The short answer a tap gets (shown as a toast), besides any redraw."""
@@ -112,7 +116,8 @@ class CardTaps:
     is answered at once, then redraws the card with what is stored by then. So
     the last edit shows the last tap even when an earlier tap's answer is slow
     (edits that crossed on the network left the older choice showing), and a
-    redraw that an earlier one already made is skipped.
+    redraw that an earlier one already made is skipped. Across replicas, each
+    redraw reads the stored state again once its edit has landed.
     """
 
     def __init__(self, cards: CardStore, sender: CardSender, i18n: I18n, buy_url: str | None):
@@ -168,20 +173,27 @@ class CardTaps:
         return _toast(outcome[0].note), outcome[0].state is not None
 
     async def _redraw(self, message: Message, token: str, turns: _Turns) -> None:
-        latest = await self._cards.get(token)
-        if latest is None or latest == turns.shown:
-            return
-        picker = VariantPicker(latest.item)  # the card's item never changes
-        with self._i18n.use_locale(latest.lang):
-            view = render_card(latest, token, buy_url_template=self._buy_url, picker=picker)
-        shown_photo = card_photo(turns.shown, picker) if turns.shown else None
-        try:
-            await self._sender.edit(message, view, photo_changed=shown_photo != view.photo)
-        except TelegramAPIError as error:
-            # The tap is answered already; the next tap redraws from what is stored.
-            log.warning("card not redrawn: %s", error.message)
-            return
-        turns.shown = latest
+        """Draw what is stored, until the card shows it.
+
+        Another replica may store (and draw) a later tap while this edit waits
+        its turn to be sent, so this edit can land last with an older state:
+        what is stored is read again once it has landed.
+        """
+        for _round in range(MAX_REDRAWS):
+            latest = await self._cards.get(token)
+            if latest is None or latest == turns.shown:
+                return
+            picker = VariantPicker(latest.item)  # the card's item never changes
+            with self._i18n.use_locale(latest.lang):
+                view = render_card(latest, token, buy_url_template=self._buy_url, picker=picker)
+            shown_photo = card_photo(turns.shown, picker) if turns.shown else None
+            try:
+                await self._sender.edit(message, view, photo_changed=shown_photo != view.photo)
+            except TelegramAPIError as error:
+                # The tap is answered already; the next tap redraws from what is stored.
+                log.warning("card not redrawn: %s", error.message)
+                return
+            turns.shown = latest
 
 
 def _shows_card(message: Message, token: str) -> bool:

@@ -18,7 +18,7 @@ from bot.app import App, build_app
 from bot.config import load_settings
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.shortlink_server import FakeShortLinkWeb
-from tests.fakes.telegram import RecordingSession, SentCall
+from tests.fakes.telegram import FakeTelegram, RecordingSession, SentCall
 
 TOKEN = "42:TEST-TOKEN"
 ADMIN_ID = 7001
@@ -66,8 +66,13 @@ async def public_dns(host: str, port: int) -> list[str]:
 
 @asynccontextmanager
 async def running_bot(
-    redis_url: str | None, catbuy: FakeCatBuy, **settings: Any
+    redis_url: str | None,
+    catbuy: FakeCatBuy,
+    *,
+    telegram: FakeTelegram | None = None,
+    **settings: Any,
 ) -> AsyncIterator[Harness]:
+    """The whole bot in-process; replicas of one bot share ``telegram``."""
     values: dict[str, Any] = {
         "bot_token": TOKEN,
         "catbuy_api_key": catbuy.key,
@@ -79,7 +84,7 @@ async def running_bot(
         "_env_file": None,
     }
     values.update(settings)
-    session = RecordingSession()
+    session = RecordingSession(telegram)
     shortlinks = FakeShortLinkWeb()
     async with build_app(
         load_settings(**values),

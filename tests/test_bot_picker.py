@@ -12,7 +12,7 @@ from bot import card_state
 from bot.callbacks import CardAct, CardTap
 from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy
-from tests.fakes.telegram import QUERY_TOO_OLD, SentCall, message_update
+from tests.fakes.telegram import QUERY_TOO_OLD, FakeTelegram, SentCall, message_update
 from tests.harness import Harness, running_bot
 from tests.redis_server import running_redis
 
@@ -184,6 +184,31 @@ async def test_two_quick_taps_leave_the_card_showing_the_last_one(bot: Harness) 
     state = await bot.app.services["cards"].get(card.token)
     assert state is not None and state.choice == (1, -1)  # 燕麦白, the last tap
     assert [line for line in shown.splitlines() if line.startswith("🎯")] == ["🎯 颜色分类: 燕麦白"]
+
+
+async def test_two_quick_taps_on_two_replicas_leave_the_card_showing_the_last_one(
+    redis_url: str, catbuy: FakeCatBuy
+) -> None:
+    """Replica A's redraw of the first tap waits (its chat's send queue, the network)
+    while replica B draws the second at once: A's stale edit lands last."""
+    telegram = FakeTelegram()
+    async with (
+        running_bot(redis_url, catbuy, telegram=telegram) as first_replica,
+        running_bot(redis_url, catbuy, telegram=telegram) as second_replica,
+    ):
+        card = await open_card(first_replica)
+        black, size_m = (find(card.markup, label)["callback_data"] for label in ("黑色", "M"))
+        first_replica.session.delay_next("editMessageMedia", 0.4)
+        first = asyncio.ensure_future(
+            first_replica.feed(telegram.tap(USER, card.message_id, black, user_id=USER))
+        )
+        await asyncio.sleep(0.1)
+        await second_replica.feed(telegram.tap(USER, card.message_id, size_m, user_id=USER))
+        await first
+        [last, *_] = reversed([c for c in telegram.sent if c.method.startswith("edit") and c.ok])
+        chosen = [b["text"] for b in buttons(last.reply_markup) if b["text"].startswith("✅")]
+        assert chosen == ["✅ 黑色", "✅ M"]
+        assert "🎯 颜色分类: 黑色 · 尺码: M" in str(last.params)
 
 
 async def test_a_tap_is_answered_while_an_earlier_taps_edit_is_on_its_way(bot: Harness) -> None:
