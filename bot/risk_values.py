@@ -69,8 +69,11 @@ class RiskRequest:
 
 
 def parse_request(args: str | None, *, default_region: str = "CN") -> RiskRequest:
-    """Read ``<type> <value>``; the value is the rest of the line (addresses have spaces)."""
-    word, _, rest = (args or "").strip().partition(" ")
+    """Read ``<type> <value>``; the value is the rest (addresses have spaces).
+
+    Any blank parts them: a line break, a tab, a no-break space from a web page.
+    """
+    word, rest = [*(args or "").split(None, 1), "", ""][:2]
     kind = parse_type(word) if word else None
     if kind is None:
         return RiskRequest(None, None)

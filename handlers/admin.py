@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 
 from bot.config import Settings
 from bot.lookup import LookupService
+from bot.refusals import store_down_text
 from bot.risk import RiskService
 from bot.usage_view import quota_text, stats_text
 from handlers.filters import quota_holder
@@ -28,9 +29,7 @@ def create_router() -> Router:
                 user_id, message.chat.id if in_group else None, is_admin=settings.is_admin(user_id)
             )
         except RedisError:
-            await message.answer(
-                _("The bot is having trouble right now. Please try again in a minute.")
-            )
+            await message.answer(store_down_text())
             return
         # In a group, a reply: whose look-ups these are.
         await message.answer(
@@ -55,9 +54,7 @@ def create_router() -> Router:
             quota = await lookup.quota(user_id or 0, is_admin=True)
             risk_stats = await risk.today()
         except RedisError:
-            await message.answer(
-                _("The bot is having trouble right now. Please try again in a minute.")
-            )
+            await message.answer(store_down_text())
             return
         await message.answer(stats_text(stats, quota, risk_stats))
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from aiogram.filters import Filter
 from aiogram.types import Message, MessageEntity
 
 from bot.message_links import might_hold_link
 
 _LINK_TYPES = frozenset({"url", "text_link"})
+_COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?(?!\S)")
 
 
 def message_text(message: Message) -> str | None:
@@ -19,7 +22,9 @@ def message_entities(message: Message) -> list[MessageEntity]:
 
 
 def is_command(text: str | None) -> bool:
-    return text is not None and text.startswith("/")
+    """``/name`` or ``/name@bot`` first, as Telegram reads a command: "/r/FashionReps
+    https://…" and "/ https://…" are pastes."""
+    return text is not None and _COMMAND.match(text) is not None
 
 
 def holds_link(message: Message) -> bool:
@@ -32,7 +37,7 @@ def holds_link(message: Message) -> bool:
 
 
 class IsCommand(Filter):
-    """Text that starts with ``/``."""
+    """Text that starts with a command."""
 
     async def __call__(self, message: Message) -> bool:
         return is_command(message_text(message))

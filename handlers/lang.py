@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from aiogram import Router
+from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import LangPick
+from bot.card_sender import is_not_modified
 from bot.language import LANGUAGE_NAMES, SUPPORTED_LOCALES, LanguagePrefs
 
 
@@ -40,7 +43,13 @@ def create_router() -> Router:
         with i18n.use_locale(callback_data.code):
             text = _("Language set: {language}").format(language=LANGUAGE_NAMES[callback_data.code])
         await query.answer(text)
-        if isinstance(query.message, Message):
-            await query.message.edit_text(text, reply_markup=None)
+        message = query.message
+        # In a group the keyboard stays for the others who may want it.
+        if isinstance(message, Message) and message.chat.type == ChatType.PRIVATE:
+            try:
+                await message.edit_text(text, reply_markup=None)
+            except TelegramBadRequest as error:  # a second tap before the first edit showed
+                if not is_not_modified(error):
+                    raise
 
     return router

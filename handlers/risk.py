@@ -6,12 +6,14 @@ from aiogram import Bot, Router
 from aiogram.enums import ChatAction, ChatType
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
+from redis.exceptions import RedisError
 
 from bot.admin_notices import AdminNotifier
 from bot.config import Settings
 from bot.logs import sensitive
 from bot.metrics import Metrics
 from bot.observability import record_risk_check
+from bot.refusals import store_down_text
 from bot.risk import RiskService
 from bot.risk_values import parse_request
 from bot.risk_view import (
@@ -70,6 +72,11 @@ def create_router() -> Router:
         if refusal is not None:
             await message.answer(refusal)
             return
-        await message.answer(risk_log_text(await risk.audit_log()))
+        try:
+            records = await risk.audit_log()
+        except RedisError:
+            await message.answer(store_down_text())
+            return
+        await message.answer(risk_log_text(records))
 
     return router

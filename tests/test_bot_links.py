@@ -126,6 +126,12 @@ async def test_everything_about_a_paste_in_a_forum_topic_goes_to_that_topic(
     assert "message_thread_id" not in card.params
 
 
+@pytest.mark.parametrize("text", [f"/ {TWO_DIMS}", f"/r/FashionReps look {TWO_DIMS}"])
+async def test_a_paste_that_starts_with_a_slash_is_no_command(bot: Harness, text: str) -> None:
+    await bot.feed(message_update(text, chat_id=GROUP, chat_type="supergroup"))
+    assert len(bot.cards()) == 1
+
+
 async def test_a_link_with_chinese_text_glued_on_gets_a_card(bot: Harness) -> None:
     # Telegram's url entity runs on to the next blank: it holds "，有货吗" too.
     text = f"这个不错 {TWO_DIMS}，有货吗"

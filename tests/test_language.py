@@ -8,6 +8,7 @@ built on the same Redis; the in-process store gets the same preference tests.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import fakeredis
 import pytest
@@ -20,9 +21,12 @@ from bot.language import DEFAULT_LOCALE, SUPPORTED_LOCALES, LanguagePrefs, local
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import RecordingSession, callback_update, make_bot, message_update
 from tests.harness import Harness, running_bot
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, running_redis
 
 USER = 4242
+OTHER = 4343
+GROUP = -100600
+TWO_DIMS = "https://item.taobao.com/item.htm?id=734912856301"
 
 
 @pytest.mark.parametrize(
@@ -178,6 +182,75 @@ async def test_a_forged_language_pick_changes_nothing(
         assert answer.params["text"] == "Эта кнопка больше не работает."
         assert not bot.sent("editMessageText")
         assert "/help — эта справка" in await _help(bot, "ru")
+
+
+async def test_in_a_group_a_pick_sets_the_tapper_s_language_and_keeps_the_keyboard(
+    redis_server: RedisServer, catbuy: FakeCatBuy
+) -> None:
+    await _flushed(redis_server)
+    async with running_bot(redis_server.url, catbuy) as bot:
+        await bot.feed(message_update("/lang", user_id=USER, chat_id=GROUP, chat_type="group"))
+        [keyboard] = bot.sent("sendMessage")
+        message_id = keyboard.response["result"]["message_id"]
+        telegram = bot.session.telegram
+        await bot.feed(telegram.tap(GROUP, message_id, LangPick(code="zh").pack(), user_id=OTHER))
+        await bot.feed(telegram.tap(GROUP, message_id, LangPick(code="ru").pack(), user_id=USER))
+        toasts = [c.params["text"] for c in bot.sent("answerCallbackQuery")]
+        assert toasts == ["语言已设置为：中文", "Язык интерфейса: Русский"]
+        assert not bot.sent("editMessageText")
+        assert "/lang — выбрать язык" in await _help(bot, "en")
+        bot.clear()
+        await bot.feed(message_update("/help", user_id=OTHER, language_code="en"))
+        assert "/lang：选择语言" in bot.messages()[0]
+
+
+async def test_a_quick_second_pick_of_the_same_language_is_answered_quietly(
+    redis_server: RedisServer, catbuy: FakeCatBuy, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The second tap came before the first edit showed: "message is not modified"."""
+    await _flushed(redis_server)
+    async with running_bot(redis_server.url, catbuy) as bot:
+        await _pick(bot, "ru")
+        [keyboard] = bot.sent("sendMessage")
+        with caplog.at_level(logging.ERROR):
+            await bot.feed(
+                callback_update(
+                    LangPick(code="ru").pack(),
+                    message_id=keyboard.response["result"]["message_id"],
+                    chat_id=USER,
+                    user_id=USER,
+                    has_photo=False,
+                    caption=str(keyboard.params["text"]),
+                )
+            )
+        toasts = [c.params["text"] for c in bot.sent("answerCallbackQuery")]
+        assert toasts == ["Язык интерфейса: Русский"] * 2
+        assert [c.ok for c in bot.sent("editMessageText")] == [True, False]
+        assert not caplog.records
+
+
+async def test_the_apology_for_a_failure_speaks_the_chosen_language(catbuy: FakeCatBuy) -> None:
+    with running_redis() as server:
+        async with running_bot(server.url, catbuy) as bot:
+            await _pick(bot, "ru", language_code="en")
+            await bot.feed(message_update(TWO_DIMS, user_id=USER, language_code="en"))
+            [card] = bot.cards()
+            tap = next(
+                b["callback_data"]
+                for row in card.reply_markup["inline_keyboard"]  # type: ignore[index]
+                for b in row
+                if "黑色" in b["text"]
+            )
+            bot.clear()
+            server.stop()  # the tap fails; the choice is still remembered in this process
+            message_id = card.response["result"]["message_id"]
+            await bot.feed(bot.session.telegram.tap(USER, message_id, tap, user_id=USER))
+            server.start()
+        [answer] = bot.sent("answerCallbackQuery")
+        assert (
+            answer.params["text"]
+            == "Что-то пошло не так на нашей стороне. Попробуйте ещё раз через минуту."
+        )
 
 
 # --- the command menu ---------------------------------------------------------------------

@@ -27,8 +27,10 @@ from bot.metrics import Metrics
 from bot.risk import OutcomeKind, RiskOutcome
 from bot.risk_values import RiskType
 from bot.risk_view import risk_card, score_bar
+from bot.store import open_store
 from handlers.risk import create_router
 from tests.fakes.telegram import RecordingSession, make_bot, message_update, texts
+from tests.redis_server import free_port
 from tests.test_risk import API_KEY, BLACKLISTED_EMAIL, RiskRig, risk_rig
 
 ADMIN = 5001
@@ -265,3 +267,15 @@ def test_cached_card_says_no_charge() -> None:
     card = _card(verdict, cached=True)
     assert "From cache, no charge" in card and "Cost" not in card
     assert "Details" not in card and "Reason" not in card
+
+
+async def test_risklog_while_the_store_is_down_gets_a_short_answer() -> None:
+    dead = open_store(f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        async with risk_chat(dead) as chat:
+            await chat.send("/risklog")
+            assert chat.replies(ADMIN) == [
+                "The bot is having trouble right now. Please try again in a minute."
+            ]
+    finally:
+        await dead.aclose()
