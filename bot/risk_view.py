@@ -16,7 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 from bot.formatting import format_count, format_moment, format_money
-from bot.risk import CHECK_PRICE, OutcomeKind, RiskOutcome, RiskStats
+from bot.risk import CHECK_PRICE, OutcomeKind, RiskOutcome
 from bot.risk_audit import AuditRecord
 from bot.risk_values import RiskType
 
@@ -158,7 +158,7 @@ def invalid_value_text(kind: RiskType | None, region: str) -> str:
     lead = (
         _("Unknown or missing type.")
         if kind is None
-        else _("That is not a valid value for {type}.").format(type=type_words(kind).lower())
+        else _("That is not a valid value for {type}.").format(type=f"<code>{kind.value}</code>")
     )
     return lead + "\n\n" + usage_text(region)
 
@@ -196,11 +196,11 @@ def risk_log_text(records: list[AuditRecord]) -> str:
         return _("No risk checks yet.")
     title = ngettext("Last {count} risk check", "Last {count} risk checks", len(records))
     lines = ["<b>" + title.format(count=len(records)) + "</b>"]
-    verdicts = {"blacklisted": _("blacklisted"), "clean": _("clean")}
+    results = _result_words()
     for record in records:
         score = f" {record.score}/100" if record.score is not None else ""
         cached = " 💾" if record.cached else ""
-        result = verdicts.get(record.result) or escape(record.result)
+        result = results.get(record.result) or escape(record.result)
         lines.append(
             f"{format_moment(record.at)} UTC · {record.admin_id} · {record.kind.value} "
             f"<code>{escape(record.masked)}</code> · {result}{score}{cached}"
@@ -208,14 +208,15 @@ def risk_log_text(records: list[AuditRecord]) -> str:
     return "\n".join(lines)
 
 
-def risk_stats_lines(stats: RiskStats) -> list[str]:
-    """Lines for ``/stats``: risk checks and their spend today."""
-    return [
-        _("Risk checks today: {checks} paid, {cached} from cache").format(
-            checks=format_count(stats.checks), cached=format_count(stats.cached)
-        ),
-        _("Risk spend today: {spend}").format(spend=money(stats.spend)),
-        _("Risk budget left: {left} of {budget}").format(
-            left=format_count(stats.budget_left), budget=format_count(stats.budget)
-        ),
-    ]
+def _result_words() -> dict[str, str]:
+    """How a check ended, in words: the audit keeps a verdict or an outcome's kind."""
+    return {
+        "blacklisted": _("blacklisted"),
+        "clean": _("clean"),
+        OutcomeKind.BUDGET_EXHAUSTED.value: _("not checked: budget used up"),
+        OutcomeKind.BREAKER_OPEN.value: _("not checked: paid checks paused"),
+        OutcomeKind.BUSY.value: _("not checked: busy"),
+        OutcomeKind.UPSTREAM_ERROR.value: _("no answer from the checker"),
+        OutcomeKind.TIMEOUT.value: _("timed out"),
+        OutcomeKind.STORE_DOWN.value: _("not checked: store unreachable"),
+    }

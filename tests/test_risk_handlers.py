@@ -279,3 +279,17 @@ async def test_risklog_while_the_store_is_down_gets_a_short_answer() -> None:
             ]
     finally:
         await dead.aclose()
+
+
+async def test_risklog_says_in_words_how_a_failed_check_ended(chat: Chat) -> None:
+    chat.rig.fail_with("500")
+    await chat.send("/risk ip 203.0.113.7")
+    await chat.send("/risklog")
+    line = chat.replies(ADMIN)[-1].splitlines()[-1]
+    assert line.endswith("· no answer from the checker") and "upstream_error" not in line
+
+
+async def test_an_invalid_value_names_the_type_as_it_is_typed(chat: Chat) -> None:
+    await chat.send("/risk ip 999.1.1.1")
+    assert chat.replies(ADMIN)[0].startswith("That is not a valid value for <code>ip</code>.")
+    assert chat.rig.fake.calls == 0
