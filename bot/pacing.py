@@ -95,15 +95,21 @@ end
 """
 _TAKE = TAKE_FUNCTION + "return take(KEYS[1], KEYS[2], ARGV[1], ARGV[2])"
 
-# KEYS: tat. ARGV: pause µs. Pushes every later reservation past now + pause.
+# KEYS: tat, last. ARGV: pause µs, interval µs. Pushes every later reservation
+# past now + pause, and holds slots already reserved (``confirm`` waits an
+# interval after ``last``) until then too.
 _PENALIZE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-local target = now + tonumber(ARGV[1])
-if target > tat then
-  redis.call('SET', KEYS[1], string.format('%.0f', target),
-    'PX', string.format('%.0f', math.ceil(tonumber(ARGV[1]) / 1000) + 1000))
+local pause = tonumber(ARGV[1])
+local ttl = string.format('%.0f', math.ceil(pause / 1000) + 1000)
+local target = now + pause
+if target > tonumber(redis.call('GET', KEYS[1]) or '0') then
+  redis.call('SET', KEYS[1], string.format('%.0f', target), 'PX', ttl)
+end
+local hold = target - tonumber(ARGV[2])
+if hold > tonumber(redis.call('GET', KEYS[2]) or '0') then
+  redis.call('SET', KEYS[2], string.format('%.0f', hold), 'PX', ttl)
 end
 return 1
 """
@@ -233,15 +239,25 @@ class Pacer:
         return [self._tat_key, self._last_key], self._claim_args(loop)
 
     async def took(self, user_id: int) -> None:
-        """Book a slot that ``TAKE_FUNCTION`` gave ``user_id``; the call may go at once."""
+        """Book a slot that ``TAKE_FUNCTION`` gave ``user_id``; the call goes at once.
+
+        The slot was claimed for now, and the next one is spaced from that
+        claim: waiting here (this process's dispatcher may have taken the
+        local limiter while the claim was on its way) would put the call next
+        to the following one. The local limiter counts it when it has room.
+        """
         loop = asyncio.get_running_loop()
-        await self._limiter.acquire()
+        if self._limiter.has_capacity():
+            await self._limiter.acquire()  # no wait: there is room
         self._measure_gap(loop.time())
         self._mark_served(user_id, loop.time())
 
     async def penalize(self, seconds: float) -> None:
         """The upstream said 429: hold every replica's next slot for ``seconds``."""
-        await self._penalize(keys=[self._tat_key], args=[round(seconds * 1_000_000)])
+        await self._penalize(
+            keys=[self._tat_key, self._last_key],
+            args=[round(seconds * 1_000_000), self._interval_us],
+        )
 
     async def aclose(self) -> None:
         """Stop the dispatcher; waiting requests get ``Busy``."""

@@ -68,6 +68,32 @@ async def test_users_take_turns(redis: Redis) -> None:
     await pacer.aclose()
 
 
+async def test_a_free_slot_is_used_at_once_though_a_queued_call_started_meanwhile(
+    redis: Redis,
+) -> None:
+    """A look-up's slot comes with its charge (``free_slot_claim``); while the reply is
+    on its way, a risk check queues and this process's dispatcher starts."""
+    pacer = Pacer(redis, rps=2, max_wait=30)
+    loop = asyncio.get_running_loop()
+    calls: list[float] = []
+    claim = pacer.free_slot_claim()
+    assert claim is not None
+    keys, args = claim
+    assert await pacer._take(keys=keys, args=args) == 1
+    queued = asyncio.create_task(pacer.wait_turn(2))
+    for _ in range(3):
+        await asyncio.sleep(0)  # the dispatcher takes its first steps
+    await pacer.took(1)
+    calls.append(loop.time())
+    await queued
+    calls.append(loop.time())
+    await pacer.acquire(3)
+    calls.append(loop.time())
+    # Spaced from each claim: no one-second interval holds three of them.
+    assert calls[2] - calls[0] >= 1.0
+    await pacer.aclose()
+
+
 async def test_a_wait_past_the_bound_is_busy_up_front(redis: Redis) -> None:
     pacer = Pacer(redis, rps=2, max_wait=1.2)
     results = await asyncio.gather(*(pacer.acquire(1) for _ in range(8)), return_exceptions=True)
@@ -85,6 +111,20 @@ async def test_a_slot_held_by_other_replicas_ends_in_busy_at_the_deadline(redis:
     with pytest.raises(Busy):
         await pacer.acquire(1)
     await pacer.aclose()
+
+
+async def test_a_429_holds_back_a_slot_another_replica_reserved_already(redis: Redis) -> None:
+    first, second = Pacer(redis, rps=2, max_wait=30), Pacer(redis, rps=2, max_wait=30)
+    loop = asyncio.get_running_loop()
+    await second.acquire(9)  # its call gets a 429...
+    queued = asyncio.create_task(first.acquire(1))  # ...while the first reserves the next slot
+    await asyncio.sleep(0.1)
+    held_at = loop.time()
+    await second.penalize(1.5)
+    await queued
+    assert loop.time() - held_at >= 1.4
+    await first.aclose()
+    await second.aclose()
 
 
 async def test_two_replicas_never_exceed_the_rate(
