@@ -44,9 +44,11 @@ from bot.lookup import LookupService
 from bot.metrics import Metrics
 from bot.observability import UpdateOutcomes, upstream_recorder
 from bot.pacing import Pacer
+from bot.photo_download import PhotoDownloader
+from bot.public_hosts import HostResolver
 from bot.response_models import keep_response_models
 from bot.risk import RiskService
-from bot.shortlinks import HostResolver, ShortLinkResolver
+from bot.shortlinks import ShortLinkResolver
 from bot.stats import DailyCounters
 from bot.store import open_store
 from bot.telegram_limits import TelegramLimits
@@ -190,9 +192,7 @@ async def build_app(
         transport=catbuy_transport,
         on_call=upstream_recorder(metrics),
     )
-    images = httpx.AsyncClient(
-        timeout=IMAGE_TIMEOUT, follow_redirects=True, max_redirects=3, transport=images_transport
-    )
+    images = httpx.AsyncClient(timeout=IMAGE_TIMEOUT, transport=images_transport)
     resolver = ShortLinkResolver(store, transport=shortlinks_transport, resolve_host=resolve_host)
     breaker = Breaker(store, cooldown_seconds=settings.breaker_cooldown_seconds)
     pacer = Pacer(store, rps=settings.catbuy_rps, max_wait=settings.max_queue_wait_seconds)
@@ -209,7 +209,7 @@ async def build_app(
         catbuy, gate, ledger, cache, counters, timeout=settings.catbuy_timeout_seconds
     )
     cards = CardStore(store, ttl_seconds=settings.picker_ttl_seconds)
-    sender = CardSender(bot, images, store)
+    sender = CardSender(bot, PhotoDownloader(images, resolve_host=resolve_host), store)
     prefs = LanguagePrefs(store)
     i18n = create_i18n()
     notifier = AdminNotifier(bot, settings, prefs, i18n)

@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-import httpx
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, InputFile, InputMediaPhoto, Message
@@ -24,10 +23,10 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.card import CardView
+from bot.photo_download import PhotoDownloader
 
 log = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 FILE_ID_TTL = 7 * 24 * 3600
 FILE_IDS_KEPT = 4096
 T = TypeVar("T")
@@ -65,9 +64,9 @@ class Destination:
 class CardSender:
     """Sends and edits cards, falling back from URL to uploaded bytes to text."""
 
-    def __init__(self, bot: Bot, images: httpx.AsyncClient, store: Redis) -> None:
+    def __init__(self, bot: Bot, photos: PhotoDownloader, store: Redis) -> None:
         self._bot = bot
-        self._images = images
+        self._photos = photos
         self._store = store
         self._file_ids: LRUCache[str, str] = LRUCache(FILE_IDS_KEPT)  # photo URL -> file_id
 
@@ -144,7 +143,7 @@ class CardSender:
         except TelegramBadRequest as error:
             if not is_photo_refusal(error):
                 raise
-            data = await self._download(view.photo)
+            data = await self._photos.fetch(view.photo)
             if data is None:  # keep the old photo, update the rest
                 await self._bot.edit_message_caption(
                     chat_id=message.chat.id,
@@ -166,7 +165,7 @@ class CardSender:
 
     async def _upload(self, to: Destination, view: CardView) -> Message | None:
         assert view.photo is not None
-        data = await self._download(view.photo)
+        data = await self._photos.fetch(view.photo)
         if data is None:
             return None
         try:
@@ -209,22 +208,3 @@ class CardSender:
             await self._store.set(f"fid:{url}", file_id, ex=FILE_ID_TTL)
         except RedisError:
             log.warning("could not remember an uploaded photo's file_id")
-
-    async def _download(self, url: str) -> bytes | None:
-        if not url.startswith("https://"):
-            return None
-        try:
-            async with self._images.stream("GET", url) as response:
-                if response.status_code != 200:
-                    return None
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > MAX_UPLOAD_BYTES:
-                        return None
-                    chunks.append(chunk)
-                return b"".join(chunks) or None
-        except httpx.HTTPError as error:
-            log.info("photo download failed: %s", type(error).__name__)
-            return None

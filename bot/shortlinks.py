@@ -14,12 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import ipaddress
 import logging
 import re
-import socket
-import urllib.request
-from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum
 from urllib.parse import urljoin
 
@@ -35,6 +31,7 @@ from bot.links import (
     parse_item_url,
     split_url,
 )
+from bot.public_hosts import HostResolver, is_public_host, system_addresses
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +56,6 @@ _HEADERS = {
     # A compressed body could inflate far past the cap inside one chunk.
     "Accept-Encoding": "identity",
 }
-
-HostResolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
 
 class _Outcome(Enum):
@@ -89,7 +84,7 @@ class ShortLinkResolver:
         self._max_body = max_body
         self._verify_dns = verify_dns
         self._cache_ttl = cache_ttl
-        self._resolve_host = resolve_host or _system_addresses
+        self._resolve_host = resolve_host or system_addresses
         # Redirects are followed by hand so that each hop is checked first;
         # trust_env picks up HTTPS_PROXY/HTTP_PROXY/NO_PROXY and SSL_CERT_FILE.
         self._client = httpx.AsyncClient(
@@ -212,13 +207,7 @@ class ShortLinkResolver:
         return bytes(body[: self._max_body])
 
     async def _address_allowed(self, host: str) -> bool:
-        if not self._verify_dns or _behind_proxy(host):
-            return True
-        try:
-            addresses = await self._resolve_host(host, 443)
-        except OSError:
-            return False
-        return bool(addresses) and all(_public(address) for address in addresses)
+        return not self._verify_dns or await is_public_host(host, self._resolve_host)
 
 
 def _requestable(url: str, *, short_only: bool) -> SplitUrl | None:
@@ -256,24 +245,3 @@ def _decode_ref(value: str) -> ItemRef | None:
         return ItemRef(platform=Platform(platform), item_id=item_id)
     except ValueError:
         return None
-
-
-def _behind_proxy(host: str) -> bool:
-    """Whether httpx would send a request for ``host`` through a proxy."""
-    proxies = urllib.request.getproxies_environment()
-    if not any(proxies.get(name) for name in ("https", "all")):
-        return False
-    return not urllib.request.proxy_bypass(host)
-
-
-def _public(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address.split("%", 1)[0]).is_global
-    except ValueError:
-        return False
-
-
-async def _system_addresses(host: str, port: int) -> Sequence[str]:
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
