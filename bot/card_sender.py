@@ -144,24 +144,30 @@ class CardSender:
             if not is_photo_refusal(error):
                 raise
             data = await self._photos.fetch(view.photo)
-            if data is None:  # keep the old photo, update the rest
-                await self._bot.edit_message_caption(
-                    chat_id=message.chat.id,
-                    message_id=message.message_id,
-                    caption=view.caption,
-                    reply_markup=view.keyboard,
-                )
-                return
-            edited = await self._bot.edit_message_media(
+            if data is not None:
+                try:
+                    edited = await self._bot.edit_message_media(
+                        chat_id=message.chat.id,
+                        message_id=message.message_id,
+                        media=InputMediaPhoto(
+                            media=BufferedInputFile(data, filename="photo.jpg"),
+                            caption=view.caption,
+                        ),
+                        reply_markup=view.keyboard,
+                    )
+                except TelegramBadRequest as upload_error:
+                    log.info("uploaded photo refused too: %s", upload_error.message)
+                else:
+                    if isinstance(edited, Message):
+                        await self._remember(view.photo, edited)
+                    return
+            # Keep the old photo, update the rest: the gallery and the choice move on.
+            await self._bot.edit_message_caption(
                 chat_id=message.chat.id,
                 message_id=message.message_id,
-                media=InputMediaPhoto(
-                    media=BufferedInputFile(data, filename="photo.jpg"), caption=view.caption
-                ),
+                caption=view.caption,
                 reply_markup=view.keyboard,
             )
-            if isinstance(edited, Message):
-                await self._remember(view.photo, edited)
 
     async def _upload(self, to: Destination, view: CardView) -> Message | None:
         assert view.photo is not None

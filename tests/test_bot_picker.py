@@ -313,6 +313,20 @@ async def test_a_refused_gallery_photo_is_uploaded_once(bot: Harness) -> None:
     assert edit.ok and str(card.photo).startswith("AgAC") and not edit.files
 
 
+async def test_a_photo_refused_by_url_and_as_bytes_still_lets_the_card_move_on(
+    bot: Harness,
+) -> None:
+    card = await open_card(bot)
+    bot.session.fail_next(
+        "editMessageMedia", 400, "Bad Request: wrong type of the web page content"
+    )
+    bot.session.fail_next("editMessageMedia", 400, "Bad Request: IMAGE_PROCESS_FAILED")
+    await card.tap_button("▶")
+    assert "2/5" in [b["text"] for b in buttons(card.markup)]  # the old photo stays
+    await card.tap_button("▶")
+    assert "3/5" in [b["text"] for b in buttons(card.markup)]
+
+
 async def test_a_card_too_busy_to_change_asks_for_another_tap(
     bot: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
