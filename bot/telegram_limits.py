@@ -5,13 +5,17 @@ and speaks aiogram). Telegram allows about one message a second in a chat and
 twenty a minute in a group; past that it answers 429 with ``retry_after``, and
 aiogram has no retry of its own. Sends to one chat wait their turn in order
 (cards queue, none are lost); sends to different chats do not wait for each
-other. The pacing is per process: with N replicas a group flooding all of
-them sees up to N times the rate, which the 429 handling absorbs.
+other. Edits (picker taps) keep the chat's spacing but never wait for the
+group's per-minute window, nor for sends queued behind it. The pacing is per
+process: with N replicas (or just after a restart) a group flooding them sees
+up to N times the rate, so a send waits out a 429 of up to a minute and more
+(a paid card must not be dropped for being early).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections import deque
@@ -75,9 +79,15 @@ _SWEEP_AT = 1024
 
 @dataclass
 class _ChatPacer:
-    """One chat's queue: a FIFO lock, the next free moment, the group's recent sends."""
+    """One chat's queues and clocks.
 
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    ``sending``: sends take turns in order (the group window is waited for
+    here); ``spacing``: every paced request, sends and edits, one at a time,
+    ``next_at`` apart. ``sent``: the group's recent sends.
+    """
+
+    sending: asyncio.Lock = field(default_factory=asyncio.Lock)
+    spacing: asyncio.Lock = field(default_factory=asyncio.Lock)
     next_at: float = 0.0
     sent: deque[float] = field(default_factory=deque)
     users: int = 0
@@ -89,7 +99,9 @@ class TelegramLimits(BaseRequestMiddleware):
     Register with ``bot.session.middleware(TelegramLimits())``.
     ``answerCallbackQuery`` and anything without a ``chat_id`` is never paced.
     A 429 asking for more than ``max_retry_after`` seconds is raised at once:
-    waiting that long would outlive the user's patience and Telegram's windows.
+    waiting that long would outlive the user's patience. A send (a card) waits
+    up to ``max_send_retry_after``: past a group's window, Telegram asks for up
+    to a minute, and the card is paid for.
     """
 
     def __init__(
@@ -97,6 +109,7 @@ class TelegramLimits(BaseRequestMiddleware):
         *,
         max_tries: int = 3,
         max_retry_after: float = 30.0,
+        max_send_retry_after: float = 90.0,
         chat_interval: float = 1.0,
         group_per_minute: int = 20,
         group_window: float = 60.0,
@@ -106,6 +119,7 @@ class TelegramLimits(BaseRequestMiddleware):
             raise ValueError("max_tries must be at least 1")
         self._max_tries = max_tries
         self._max_retry_after = max_retry_after
+        self._max_send_retry_after = max_send_retry_after
         self._chat_interval = chat_interval
         self._group_per_minute = group_per_minute
         self._group_window = group_window
@@ -144,30 +158,17 @@ class TelegramLimits(BaseRequestMiddleware):
             pacer = self._pacers[chat_id] = _ChatPacer()
         pacer.users += 1
         try:
-            async with pacer.lock:
-                await self._wait_turn(pacer, _is_group(chat_id) and name in SEND_METHODS)
+            if name in EDIT_METHODS:
                 return await self._with_retries(make_request, bot, method, pacer)
+            async with pacer.sending:
+                return await self._with_retries(
+                    make_request, bot, method, pacer, in_group=_is_group(chat_id)
+                )
         finally:
             pacer.users -= 1
             if len(self._pacers) > self._sweep_at:
                 self._sweep()
                 self._sweep_at = max(_SWEEP_AT, 2 * len(self._pacers))
-
-    async def _wait_turn(self, pacer: _ChatPacer, counts_for_group: bool) -> None:
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        wait = pacer.next_at - now
-        if counts_for_group:
-            while pacer.sent and pacer.sent[0] <= now - self._group_window:
-                pacer.sent.popleft()
-            if len(pacer.sent) >= self._group_per_minute:
-                wait = max(wait, pacer.sent[0] + self._group_window - now)
-        if wait > 0:
-            await asyncio.sleep(wait)
-        now = loop.time()
-        pacer.next_at = now + self._chat_interval
-        if counts_for_group:
-            pacer.sent.append(now)
 
     async def _with_retries(
         self,
@@ -175,11 +176,17 @@ class TelegramLimits(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
         pacer: _ChatPacer | None = None,
+        *,
+        in_group: bool = False,
     ) -> Response[TelegramType]:
+        """Each try in the chat's turn (``pacer``); the waits between tries hold up
+        only the chat's later sends, never its edits."""
+        is_send = method.__api_method__ in SEND_METHODS
+        longest = self._max_send_retry_after if is_send else self._max_retry_after
         server_errors = 0
         for attempt in range(1, self._max_tries + 1):
             try:
-                return await make_request(bot, method)
+                return await self._try(make_request, bot, method, pacer, in_group=in_group)
             except TelegramAPIError as exc:
                 if isinstance(exc, TelegramServerError):
                     # Mostly Telegram's own hiccup: one more try, a moment later. Once
@@ -188,7 +195,7 @@ class TelegramLimits(BaseRequestMiddleware):
                     delay: float | None = self._server_error_wait if server_errors == 1 else None
                 else:
                     delay = _retry_after(exc)
-                if delay is None or attempt == self._max_tries or delay > self._max_retry_after:
+                if delay is None or attempt == self._max_tries or delay > longest:
                     raise
             log.warning(
                 "Telegram refused %s for now, retrying in %s s (try %d of %d)",
@@ -198,11 +205,46 @@ class TelegramLimits(BaseRequestMiddleware):
                 self._max_tries,
             )
             await asyncio.sleep(delay)
-            if pacer is not None:
-                # The chat's later sends queue behind this one (lock held),
-                # and the spacing restarts from the retry.
-                pacer.next_at = asyncio.get_running_loop().time() + self._chat_interval
         raise AssertionError("unreachable: the last try returns or raises")
+
+    async def _try(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        pacer: _ChatPacer | None,
+        *,
+        in_group: bool,
+    ) -> Response[TelegramType]:
+        if pacer is None:
+            return await make_request(bot, method)
+        loop = asyncio.get_running_loop()
+        sent_at = await self._window_turn(pacer) if in_group else None
+        try:
+            async with pacer.spacing:
+                if (wait := pacer.next_at - loop.time()) > 0:
+                    await asyncio.sleep(wait)
+                try:
+                    return await make_request(bot, method)
+                finally:
+                    pacer.next_at = loop.time() + self._chat_interval
+        except TelegramAPIError:
+            if sent_at is not None:  # refused: it did not use up the group's window
+                with contextlib.suppress(ValueError):
+                    pacer.sent.remove(sent_at)
+            raise
+
+    async def _window_turn(self, pacer: _ChatPacer) -> float:
+        """Wait until the group's per-minute window has room; the moment it is taken."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while pacer.sent and pacer.sent[0] <= now - self._group_window:
+            pacer.sent.popleft()
+        if len(pacer.sent) >= self._group_per_minute:
+            await asyncio.sleep(pacer.sent[0] + self._group_window - now)
+            now = loop.time()
+        pacer.sent.append(now)
+        return now
 
     def _sweep(self) -> None:
         now = asyncio.get_running_loop().time()

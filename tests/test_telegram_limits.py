@@ -80,6 +80,19 @@ async def test_long_retry_after_is_raised_at_once(session: RecordingSession, fas
     assert len(session.telegram.calls("sendMessage")) == 1
 
 
+async def test_a_card_waits_out_a_longer_429_than_an_edit_does(session: RecordingSession) -> None:
+    """Past a group's window (other replicas, a restart) Telegram asks for up to a
+    minute: a paid card is sent late rather than dropped; a tap's redraw is not."""
+    limits = TelegramLimits(chat_interval=0, max_retry_after=0.5, max_send_retry_after=2)
+    bot = await _bot(session, limits)
+    session.fail_next("sendPhoto", retry_after=1)
+    await bot.send_photo(GROUP, "https://img.example/a.jpg")
+    assert [c.status for c in session.telegram.calls("sendPhoto")] == [429, 200]
+    session.fail_next("editMessageCaption", retry_after=1)
+    with pytest.raises(TelegramRetryAfter):
+        await bot.edit_message_caption(chat_id=GROUP, message_id=1, caption="new choice")
+
+
 async def test_other_errors_are_not_retried(session: RecordingSession, fast_bot: Bot) -> None:
     session.fail_next("sendMessage", status=400, description="Bad Request: chat not found")
     with pytest.raises(TelegramAPIError):
@@ -160,6 +173,29 @@ async def test_edits_are_spaced_but_do_not_use_the_group_window(session: Recordi
     for i in range(3):
         await bot.edit_message_text(f"edit {i}", chat_id=GROUP, message_id=1)
     assert len(session.telegram.calls("editMessageText")) == 3
+
+
+async def test_an_edit_does_not_wait_for_sends_queued_behind_the_group_window(
+    session: RecordingSession,
+) -> None:
+    bot = await _bot(session, TelegramLimits(chat_interval=0, group_per_minute=1))
+    await bot.send_message(GROUP, "card")
+    queued = asyncio.create_task(bot.send_message(GROUP, "next card"))  # a minute away
+    await asyncio.sleep(0.05)
+    async with asyncio.timeout(2):
+        await bot.edit_message_text("new choice", chat_id=GROUP, message_id=1)
+    assert not queued.done()
+    queued.cancel()
+    await asyncio.gather(queued, return_exceptions=True)
+
+
+async def test_a_refused_send_does_not_use_up_the_group_window(session: RecordingSession) -> None:
+    bot = await _bot(session, TelegramLimits(chat_interval=0, group_per_minute=1))
+    session.fail_next("sendPhoto", status=400, description="Bad Request: wrong file identifier")
+    with pytest.raises(TelegramAPIError):
+        await bot.send_photo(GROUP, "https://img.example/a.jpg")
+    async with asyncio.timeout(2):  # the text card goes at once
+        await bot.send_message(GROUP, "card as text")
 
 
 def test_max_tries_must_allow_one_try() -> None:
