@@ -33,6 +33,7 @@ from bot.card_service import CardService
 from bot.card_state import CardStore
 from bot.card_taps import CardTaps
 from bot.catbuy.client import CatBuyClient
+from bot.chat_rights import ChatRights
 from bot.commands import register_commands
 from bot.config import Settings
 from bot.gate import UpstreamGate
@@ -142,6 +143,7 @@ def create_dispatcher(
         observer.middleware(provide)
         observer.middleware(UpdateOutcomes(services["metrics"], kind))
         observer.middleware(i18n_middleware)
+    dispatcher.my_chat_member.middleware(provide)
     dispatcher.update.outer_middleware(updates)
     dispatcher.errors.middleware(provide)
     dispatcher.include_router(create_router())
@@ -209,11 +211,12 @@ async def build_app(
         catbuy, gate, ledger, cache, counters, timeout=settings.catbuy_timeout_seconds
     )
     cards = CardStore(store, ttl_seconds=settings.picker_ttl_seconds)
-    sender = CardSender(bot, PhotoDownloader(images, resolve_host=resolve_host), store)
+    rights = ChatRights()
+    sender = CardSender(bot, PhotoDownloader(images, resolve_host=resolve_host), store, rights)
     prefs = LanguagePrefs(store)
     i18n = create_i18n()
     notifier = AdminNotifier(bot, settings, prefs, i18n)
-    card_service = CardService(bot, lookup, cards, sender, notifier, settings, metrics)
+    card_service = CardService(bot, lookup, cards, sender, notifier, settings, metrics, rights)
     card_taps = CardTaps(cards, sender, i18n, settings.buy_url_template)
     risk = RiskService(
         catbuy,
@@ -237,6 +240,7 @@ async def build_app(
         "breaker": breaker,
         "risk": risk,
         "prefs": prefs,
+        "chat_rights": rights,
         "metrics": metrics,
         "i18n": i18n,
     }

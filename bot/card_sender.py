@@ -5,7 +5,8 @@ refused URL is downloaded here and uploaded as bytes (≤ 10 MB); the returned
 ``file_id`` is remembered so the bytes are uploaded once: in the store for
 every replica, and in memory for the ones this process has used. The store is
 asked only after Telegram refuses a URL, so an ordinary card waits for no
-look-up. When the upload fails too, the card goes out as text.
+look-up. When the upload fails too, the card goes out as text; in a chat that forbids
+the bot photos (``bot.chat_rights``), at once.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.card import CardView
+from bot.chat_rights import ChatRights, forbids_photos
 from bot.photo_download import PhotoDownloader
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,6 @@ _PHOTO_REFUSALS = (
     "image_process_failed",
     "wrong remote file",
     "file must be non-empty",
-    "not enough rights to send photos",
 )
 
 
@@ -64,24 +65,27 @@ class Destination:
 class CardSender:
     """Sends and edits cards, falling back from URL to uploaded bytes to text."""
 
-    def __init__(self, bot: Bot, photos: PhotoDownloader, store: Redis) -> None:
+    def __init__(self, bot: Bot, photos: PhotoDownloader, store: Redis, rights: ChatRights) -> None:
         self._bot = bot
         self._photos = photos
+        self._rights = rights
         self._store = store
         self._file_ids: LRUCache[str, str] = LRUCache(FILE_IDS_KEPT)  # photo URL -> file_id
 
     async def send(self, to: Destination, view: CardView) -> Message:
-        """Send a new card."""
-        if view.photo:
+        """Send a new card: with its photo, else as text (a chat that forbids media
+        gets text at once)."""
+        if view.photo and self._rights.may_send_photos(to.chat_id):
             try:
                 return await self._by_reference(
                     view.photo, lambda photo: self._send_photo(to, photo, view)
                 )
             except TelegramBadRequest as error:
-                if not is_photo_refusal(error):
+                if forbids_photos(error):
+                    self._rights.learn(to.chat_id, error)
+                elif not is_photo_refusal(error):
                     raise
-                uploaded = await self._upload(to, view)
-                if uploaded is not None:
+                elif (uploaded := await self._upload(to, view)) is not None:
                     return uploaded
         return await self._bot.send_message(
             to.chat_id,

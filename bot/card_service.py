@@ -31,6 +31,7 @@ from bot.card import (
 )
 from bot.card_sender import CardSender, Destination
 from bot.card_state import CardState, CardStore, new_token
+from bot.chat_rights import ChatRights
 from bot.config import Settings
 from bot.item import ItemRef
 from bot.lookup import Found, LookupResult, LookupService
@@ -76,8 +77,10 @@ class CardService:
         notifier: AdminNotifier,
         settings: Settings,
         metrics: Metrics,
+        rights: ChatRights,
     ) -> None:
         self._bot = bot
+        self._rights = rights
         self._lookup = lookup
         self._cards = cards
         self._sender = sender
@@ -92,6 +95,9 @@ class CardService:
         refs = paste.items.items
         if not refs and not paste.items.unresolved:
             return
+        if paste.is_group and not self._rights.may_write(paste.chat_id):
+            log.info("chat %s does not let the bot write: paste not looked up", paste.chat_id)
+            return  # muted or removed: no card could reach it, so none is paid for
 
         async def show_upload() -> None:
             await self._bot.send_chat_action(
@@ -119,13 +125,17 @@ class CardService:
         if paste.items.unresolved and not paste.is_group and not refs:
             notes.append(_("Couldn't open this link. Paste the marketplace link instead."))
         if notes:
-            await self._bot.send_message(
-                paste.chat_id,
-                "\n".join(notes),
-                message_thread_id=paste.thread_id,
-                reply_to_message_id=paste.message_id,
-                allow_sending_without_reply=True,
-            )
+            try:
+                await self._bot.send_message(
+                    paste.chat_id,
+                    "\n".join(notes),
+                    message_thread_id=paste.thread_id,
+                    reply_to_message_id=paste.message_id,
+                    allow_sending_without_reply=True,
+                )
+            except TelegramAPIError as error:
+                self._rights.learn(paste.chat_id, error)
+                log.warning("note not sent: %s", error.message)
 
     async def _look_up(self, paste: Paste, ref: ItemRef) -> LookupResult:
         started = time.monotonic()
@@ -181,6 +191,7 @@ class CardService:
         try:
             await self._sender.send(to, view)
         except TelegramAPIError as error:
+            self._rights.learn(to.chat_id, error)
             log.warning("card not sent: %s", error.message)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, card, lang, links, risk, start
+from handlers import admin, card, lang, links, membership, risk, start
 from handlers.filters import ForTheBot, IsCommand
 
 
@@ -27,5 +27,5 @@ def create_router() -> Router:
     )
     root = Router(name="bot")
     root.message.filter(ForTheBot())
-    root.include_routers(links.create_router(), commands)
+    root.include_routers(links.create_router(), commands, membership.create_router())
     return root

@@ -1,0 +1,106 @@
+"""Chats that muted the bot or forbid it photos: no look-up paid for nothing, no wasted tries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.types import Update
+
+from tests.fakes.catbuy_server import FakeCatBuy
+from tests.fakes.telegram import BOT_ID, message_update
+from tests.harness import Harness
+
+GROUP = -100901
+TWO_DIMS = "https://item.taobao.com/item.htm?id=734912856301"
+TMALL = "https://detail.tmall.com/item.htm?id=712455609913"
+LINK_1688 = "https://detail.1688.com/offer/812345609871.html"
+NO_PHOTOS = "Bad Request: not enough rights to send photos to the chat"
+NO_TEXT = "Bad Request: not enough rights to send text messages to the chat"
+
+
+def paste(link: str) -> Update:
+    return message_update(link, chat_id=GROUP, chat_type="supergroup")
+
+
+def my_rights(status: str, **rights: bool) -> Update:
+    """Telegram's report that the bot's own membership in GROUP changed."""
+    bot: dict[str, Any] = {"id": BOT_ID, "is_bot": True, "first_name": "CatBuy Test"}
+    old = {"status": "member", "user": bot}
+    new: dict[str, Any] = {"status": status, "user": bot, **rights}
+    if status == "restricted":
+        new = {**_all_rights(True), **new, "is_member": True, "until_date": 0}
+    return Update.model_validate(
+        {
+            "update_id": 900_000 + len(status) + len(rights),
+            "my_chat_member": {
+                "chat": {"id": GROUP, "type": "supergroup", "title": "Test group"},
+                "from": {"id": 7, "is_bot": False, "first_name": "Admin"},
+                "date": 0,
+                "old_chat_member": old,
+                "new_chat_member": new,
+            },
+        }
+    )
+
+
+def _all_rights(allowed: bool) -> dict[str, bool]:
+    names = (
+        "can_send_messages can_send_audios can_send_documents can_send_photos can_send_videos "
+        "can_send_video_notes can_send_voice_notes can_send_polls can_send_other_messages "
+        "can_add_web_page_previews can_change_info can_invite_users can_pin_messages "
+        "can_manage_topics can_react_to_messages can_edit_tag"
+    )
+    return dict.fromkeys(names.split(), allowed)
+
+
+async def test_a_muted_bot_pays_for_no_look_up_until_it_may_write_again(
+    bot: Harness, catbuy: FakeCatBuy
+) -> None:
+    bot.session.fail_next("sendPhoto", 400, NO_PHOTOS)
+    bot.session.fail_next("sendMessage", 400, NO_TEXT)
+    await bot.feed(paste(TWO_DIMS))  # learnt the hard way, once
+    assert catbuy.calls == 1 and not bot.cards() and not bot.messages()
+
+    bot.clear()
+    await bot.feed(paste(TMALL))
+    assert catbuy.calls == 1 and bot.sent() == []
+
+    await bot.feed(my_rights("member"))  # an admin lifted the restriction
+    await bot.feed(paste(TMALL))
+    assert catbuy.calls == 2 and len(bot.cards()) == 1
+
+
+async def test_a_bot_removed_from_a_group_pays_for_nothing_there(
+    bot: Harness, catbuy: FakeCatBuy
+) -> None:
+    bot.session.fail_next("sendPhoto", 403, "Forbidden: bot was kicked from the supergroup chat")
+    await bot.feed(paste(TWO_DIMS))
+    await bot.feed(paste(TMALL))
+    assert catbuy.calls == 1
+
+
+async def test_telegram_s_report_of_a_mute_is_heeded_before_any_refusal(
+    bot: Harness, catbuy: FakeCatBuy
+) -> None:
+    await bot.feed(my_rights("restricted", can_send_messages=False))
+    await bot.feed(paste(TWO_DIMS))
+    assert catbuy.calls == 0 and bot.sent() == []
+
+
+async def test_a_group_that_forbids_photos_gets_text_cards_at_once(
+    bot: Harness, catbuy: FakeCatBuy
+) -> None:
+    bot.session.fail_next("sendPhoto", 400, NO_PHOTOS)
+    await bot.feed(paste(TWO_DIMS))
+    assert [(c.method, c.ok) for c in bot.sent() if c.method != "sendChatAction"] == [
+        ("sendPhoto", False),
+        ("sendMessage", True),  # no download, no upload into the same refusal
+    ]
+    bot.clear()
+    await bot.feed(paste(LINK_1688))
+    assert [c.method for c in bot.sent() if c.method != "sendChatAction"] == ["sendMessage"]
+
+    await bot.feed(my_rights("restricted", can_send_photos=True))
+    bot.clear()
+    await bot.feed(paste(TMALL))
+    assert len(bot.cards()) == 1
