@@ -19,7 +19,7 @@ from typing import TypeVar
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, InputFile, InputMediaPhoto, Message
-from cachetools import LRUCache
+from cachetools import LRUCache, TTLCache
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 FILE_ID_TTL = 7 * 24 * 3600
 FILE_IDS_KEPT = 4096
+UNUSABLE_FOR = 600.0
 T = TypeVar("T")
 _PHOTO_REFUSALS = (
     "wrong file identifier",
@@ -71,11 +72,13 @@ class CardSender:
         self._rights = rights
         self._store = store
         self._file_ids: LRUCache[str, str] = LRUCache(FILE_IDS_KEPT)  # photo URL -> file_id
+        # Photos refused by URL and as bytes (or not downloadable): text for a while.
+        self._unusable: TTLCache[str, bool] = TTLCache(FILE_IDS_KEPT, ttl=UNUSABLE_FOR)
 
     async def send(self, to: Destination, view: CardView) -> Message:
         """Send a new card: with its photo, else as text (a chat that forbids media
         gets text at once)."""
-        if view.photo and self._rights.may_send_photos(to.chat_id):
+        if view.photo and self._usable(view.photo) and self._rights.may_send_photos(to.chat_id):
             try:
                 return await self._by_reference(
                     view.photo, lambda photo: self._send_photo(to, photo, view)
@@ -147,8 +150,10 @@ class CardSender:
         except TelegramBadRequest as error:
             if not is_photo_refusal(error):
                 raise
-            data = await self._photos.fetch(view.photo)
-            if data is not None:
+            data = await self._photos.fetch(view.photo) if self._usable(view.photo) else None
+            if data is None:
+                self._unusable[view.photo] = True
+            else:
                 try:
                     edited = await self._bot.edit_message_media(
                         chat_id=message.chat.id,
@@ -161,6 +166,7 @@ class CardSender:
                     )
                 except TelegramBadRequest as upload_error:
                     log.info("uploaded photo refused too: %s", upload_error.message)
+                    self._unusable[view.photo] = True
                 else:
                     if isinstance(edited, Message):
                         await self._remember(view.photo, edited)
@@ -173,15 +179,20 @@ class CardSender:
                 reply_markup=view.keyboard,
             )
 
+    def _usable(self, url: str) -> bool:
+        return url not in self._unusable
+
     async def _upload(self, to: Destination, view: CardView) -> Message | None:
         assert view.photo is not None
         data = await self._photos.fetch(view.photo)
         if data is None:
+            self._unusable[view.photo] = True
             return None
         try:
             sent = await self._send_photo(to, BufferedInputFile(data, filename="photo.jpg"), view)
         except TelegramBadRequest as error:
             log.info("uploaded photo refused too: %s", error.message)
+            self._unusable[view.photo] = True
             return None
         await self._remember(view.photo, sent)
         return sent

@@ -1,11 +1,13 @@
-"""Chats that muted the bot or forbid it photos: no look-up paid for nothing, no wasted tries."""
+"""Chats that muted the bot or forbid it photos, and photos nobody can send: no wasted tries."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aiogram.types import Update
 
+from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import BOT_ID, message_update
 from tests.harness import Harness
@@ -104,3 +106,23 @@ async def test_a_group_that_forbids_photos_gets_text_cards_at_once(
     bot.clear()
     await bot.feed(paste(TMALL))
     assert len(bot.cards()) == 1
+
+
+async def test_a_photo_that_cannot_be_sent_at_all_is_not_tried_again_for_a_while(
+    bot: Harness, catbuy: FakeCatBuy
+) -> None:
+    """Refused by URL and not downloadable: the next card of the item is text at once."""
+    body = json.loads((FIXTURES / "tmall_one_dim_numeric.json").read_text())
+    broken = "https://img.alicdn.com/imgextra/missing/broken.jpg"
+    body["data"]["pic_url"] = broken
+    body["data"]["item_imgs"] = [{"url": broken}]
+    catbuy.add_item("712455609913", body)
+    bot.session.refuse_photo_url(broken)
+    await bot.feed(paste(TMALL))
+    assert [(c.method, c.ok) for c in bot.sent() if c.method != "sendChatAction"] == [
+        ("sendPhoto", False),
+        ("sendMessage", True),
+    ]
+    bot.clear()
+    await bot.feed(message_update(TMALL, user_id=77))  # cached: free, and text at once
+    assert [c.method for c in bot.sent()] == ["sendMessage"]
