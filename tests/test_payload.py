@@ -360,6 +360,8 @@ def test_mistyped_fields_are_dropped(
         ("orginal_price", 1e-05, "original_price", Decimal("0.00001")),
         ("title", "a  b\u3000c\td", "title", "a b c d"),
         ("title", "  x\u200by  ", "title", "x y"),
+        ("title", "保冷 👨\u200d👩\u200d👧 family", "title", "保冷 👨\u200d👩\u200d👧 family"),
+        ("title", "می\u200cخواهم", "title", "می\u200cخواهم"),
         ("unit", "\xa0件\xa0", "unit", "件"),
         ("location", "a\u2028b", "location", "a b"),
     ],

@@ -56,8 +56,12 @@ MAX_TIERS = 20
 _NUMBER_LIMIT = Decimal(10) ** 12
 
 # A lone surrogate (half an emoji cut off upstream) has no UTF-8 form: Telegram
-# and the cache's JSON would both refuse the whole card over it.
-_CONTROL_CHARS = r"\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff"
+# and the cache's JSON would both refuse the whole card over it. The zero-width
+# joiner and non-joiner stay: they hold emoji sequences (👨‍👩‍👧) and Persian and
+# Indic words together.
+_CONTROL_CHARS = (
+    r"\x00-\x1f\x7f-\x9f\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff"
+)
 _BLANKS = re.compile(rf"[\s{_CONTROL_CHARS}]+")
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
 _PAIR_SEP = re.compile("[:：]")
