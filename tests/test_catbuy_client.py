@@ -359,3 +359,15 @@ async def test_json_the_fast_decoder_refuses_still_reads(name: str, body: bytes)
     finally:
         await catbuy.aclose()
     assert item.title, name
+
+
+async def test_an_upstream_echoing_the_key_does_not_put_it_in_the_item(
+    fake: FakeCatBuy, client: CatBuyClient
+) -> None:
+    body = json.loads((FIXTURES / "taobao_two_dims.json").read_text())
+    body["data"]["title"] = f"Echo {KEY} title"
+    body["data"]["nick"] = KEY
+    fake.add_item("734912856301", body)
+    item = await client.fetch_item("https://item.taobao.com/item.htm?id=734912856301")
+    assert KEY not in item.model_dump_json()
+    assert item.title == "Echo *** title"
