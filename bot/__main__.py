@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 from typing import NoReturn
 
@@ -19,13 +20,20 @@ def main() -> None:
     secrets = [settings.bot_token.get_secret_value(), settings.catbuy_api_key.get_secret_value()]
     setup_logging(settings.log_level, settings.log_format, secrets)
 
-    from bot.app import run  # after logging, so start-up is logged (and redacted)
+    from bot.app import StartupError, run  # after logging: start-up is logged (and redacted)
 
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(run(settings))
-    except ConfigError as error:  # found only at start-up: a port it cannot listen on
+    except ConfigError as error:  # found only at start-up: a port, a token Telegram refuses
         _exit_on(error)
+    except StartupError as error:
+        print(f"catbuy-bot: {error}", file=sys.stderr)
+        sys.exit(1)
+    except Exception:
+        # Through the log handler, so the traceback is redacted like every line.
+        logging.getLogger("bot").critical("stopped by an unexpected error", exc_info=True)
+        sys.exit(1)
 
 
 def _exit_on(error: ConfigError) -> NoReturn:

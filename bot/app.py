@@ -22,6 +22,12 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import (
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from aiogram.types import TelegramObject
 from aiohttp import web
 from redis.asyncio import Redis
@@ -35,7 +41,7 @@ from bot.card_taps import CardTaps
 from bot.catbuy.client import CatBuyClient
 from bot.chat_rights import ChatRights
 from bot.commands import register_commands
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.gate import UpstreamGate
 from bot.i18n import UserLocale, create_i18n
 from bot.item_cache import ItemCache
@@ -271,15 +277,47 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+class StartupError(Exception):
+    """The bot cannot start for a reason outside its settings (Telegram unreachable)."""
+
+
 async def run(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM: webhook mode when WEBHOOK_URL is set, else polling."""
     async with build_app(settings) as app:
+        await reach_telegram(app.bot, settings)
         await register_commands(app.bot, app.services["i18n"])
         freeze_startup_heap()
         if settings.webhook_url:
             await _run_webhook(app)
         else:
             await _run_polling(app)
+
+
+async def reach_telegram(bot: Bot, settings: Settings, *, patience: float = 30.0) -> None:
+    """Ask Telegram who the bot is before anything else.
+
+    A refused token is a ``ConfigError`` (it names BOT_TOKEN); a server that
+    does not answer (it may be starting beside the bot) is asked again for
+    ``patience`` seconds, then a ``StartupError``. Neither carries Telegram's
+    words, which can hold the request's URL, and so the token.
+    """
+    where = settings.telegram_api_url or "api.telegram.org"
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    pause = 1.0
+    while True:
+        try:
+            await bot.get_me()
+            return
+        except (TelegramUnauthorizedError, TelegramNotFound):
+            raise ConfigError(f"BOT_TOKEN: {where} refused this token") from None
+        except (TelegramNetworkError, TelegramServerError) as error:
+            if loop.time() + pause > deadline:
+                reason = type(error).__name__
+                raise StartupError(f"cannot reach Telegram at {where} ({reason})") from None
+            log.warning("Telegram not reachable yet at %s; asking again in %.0f s", where, pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 8.0)
 
 
 async def _run_polling(app: App) -> None:

@@ -12,11 +12,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.app import StartupError, create_bot, reach_telegram
 from bot.callbacks import CardTap
+from bot.config import load_settings
 from tests.bot_process import ROOT, bot_env, bot_process, stop
 from tests.fakes.bot_api_server import FakeBotApi
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import message_update
+from tests.redis_server import free_port
 
 TOKEN = "4242:E2E-SECRET-TOKEN-abcdef"
 LINK = "https://item.taobao.com/item.htm?id=734912856301"
@@ -124,3 +127,41 @@ def test_bad_configuration_exits_2_with_one_line(name: str, value: str) -> None:
     lines = result.stderr.decode().strip().splitlines()
     assert len(lines) == 1 and name in lines[0]
     assert "Traceback" not in result.stderr.decode()
+
+
+async def test_a_token_telegram_refuses_exits_2_with_one_line(
+    telegram: FakeBotApi, catbuy: FakeCatBuy
+) -> None:
+    wrong = "4242:E2E-WRONG-TOKEN-abcdef0123456789abcdef"
+    env = bot_env(
+        BOT_TOKEN=wrong,
+        CATBUY_API_KEY=KEY,
+        CATBUY_BASE_URL=catbuy.base_url,
+        TELEGRAM_API_URL=telegram.base_url,
+    )
+    result = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "bot"], cwd=ROOT, env=env, capture_output=True
+    )
+    assert result.returncode == 2
+    lines = result.stderr.decode().strip().splitlines()
+    assert lines[-1].startswith("catbuy-bot: configuration error: BOT_TOKEN:")
+    assert "Traceback" not in result.stderr.decode() and wrong not in result.stderr.decode()
+    assert catbuy.calls == 0
+
+
+async def test_an_unreachable_telegram_is_asked_again_then_given_up_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = load_settings(
+        bot_token=TOKEN,
+        catbuy_api_key=KEY,
+        telegram_api_url=f"http://127.0.0.1:{free_port()}",
+        _env_file=None,
+    )
+    bot = create_bot(settings)
+    try:
+        with pytest.raises(StartupError, match=r"cannot reach Telegram at http://127\.0\.0\.1"):
+            await reach_telegram(bot, settings, patience=1.5)
+    finally:
+        await bot.session.close()
+    assert "asking again" in caplog.text and TOKEN not in caplog.text
