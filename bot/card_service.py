@@ -33,6 +33,7 @@ from bot.card_sender import CardSender, Destination
 from bot.card_state import CardState, CardStore, new_token
 from bot.chat_rights import ChatRights
 from bot.config import Settings
+from bot.help_text import no_item_text
 from bot.item import ItemRef
 from bot.lookup import Found, LookupResult, LookupService
 from bot.message_links import CollectedItems
@@ -91,9 +92,11 @@ class CardService:
     async def answer(self, paste: Paste) -> None:
         """Cards for the items, then one short note: refusals, skipped items, and in
         private a short link that did not open. Silence when no item was found in a
-        group, and for chatter, a lookalike or a shop page anywhere."""
+        group; in private, a hint."""
         refs = paste.items.items
         if not refs and not paste.items.unresolved:
+            if not paste.is_group:  # a lookalike, a shop page: say what works
+                await self._bot.send_message(paste.chat_id, no_item_text())
             return
         if paste.is_group and not self._rights.may_write(paste.chat_id):
             log.info("chat %s does not let the bot write: paste not looked up", paste.chat_id)

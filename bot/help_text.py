@@ -1,4 +1,4 @@
-"""The words of /start and /help."""
+"""The words of /start and /help, and the hint for a message with no item."""
 
 from __future__ import annotations
 
@@ -32,3 +32,11 @@ def help_text(*, is_admin: bool, max_items: int) -> str:
             _("/risklog: the last risk checks"),
         ]
     return "\n".join(lines)
+
+
+def no_item_text() -> str:
+    """In a private chat, to a message that names no item."""
+    return _(
+        "I found no item link here. Paste the link of an item page from Taobao, Tmall, "
+        "1688, Weidian or Goofish; /help tells more."
+    )

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, card, lang, links, membership, risk, start
+from handlers import admin, card, hints, lang, links, membership, risk, start
 from handlers.filters import ForTheBot, IsCommand
 
 
 def create_router() -> Router:
     """A fresh router tree for one Dispatcher.
 
-    One cheap root filter turns link-free chatter away before any other
+    One cheap root filter turns link-free group chatter away before any other
     router is tried (chatter costs what one async filter costs). Callbacks
     pass it (it filters messages only); the card router's catch-all answers
-    callbacks last.
+    callbacks last, and the hints router private messages no other took.
     """
     commands = Router(name="commands")
     commands.message.filter(IsCommand())
@@ -27,5 +27,7 @@ def create_router() -> Router:
     )
     root = Router(name="bot")
     root.message.filter(ForTheBot())
-    root.include_routers(links.create_router(), commands, membership.create_router())
+    root.include_routers(
+        links.create_router(), commands, membership.create_router(), hints.create_router()
+    )
     return root

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from aiogram.enums import ChatType
 from aiogram.filters import Filter
 from aiogram.types import Message, MessageEntity
 
@@ -51,10 +52,19 @@ class HoldsLink(Filter):
 
 
 class ForTheBot(Filter):
-    """A command or a possible link: everything else is chatter, turned away at once."""
+    """A command, a possible link, or anything in a private chat (it gets a hint):
+    everything else is group chatter, turned away at once."""
 
     async def __call__(self, message: Message) -> bool:
-        return is_command(message_text(message)) or holds_link(message)
+        text = message_text(message)
+        return is_command(text) or holds_link(message) or message.chat.type == ChatType.PRIVATE
+
+
+class InPrivate(Filter):
+    """A message in a private chat with the bot."""
+
+    async def __call__(self, message: Message) -> bool:
+        return message.chat.type == ChatType.PRIVATE
 
 
 def quota_holder(message: Message) -> int:

@@ -177,6 +177,26 @@ async def test_a_group_upgraded_to_a_supergroup_meanwhile_still_gets_its_card(
     assert card.chat_id == -1004001
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hello, how does this work?",
+        "https://shop123456.taobao.com/",  # a shop page
+        "https://taobao.com.evil.com/item.htm?id=734912856301",  # a lookalike
+    ],
+)
+async def test_a_private_message_with_no_item_gets_a_hint(
+    bot: Harness, catbuy: FakeCatBuy, text: str
+) -> None:
+    await bot.feed(message_update(text, user_id=5))
+    [hint] = bot.messages()
+    assert hint.startswith("I found no item link here.")
+    assert catbuy.calls == 0
+    bot.clear()
+    await bot.feed(message_update("/nosuchcommand", user_id=5))  # not ours to answer
+    assert bot.sent() == []
+
+
 async def test_unknown_item_gets_a_short_message_in_a_group_too(bot: Harness) -> None:
     link = "https://item.taobao.com/item.htm?id=111222333444"
     await bot.feed(message_update(link, chat_id=GROUP, chat_type="group"))
