@@ -70,7 +70,10 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 DRAIN_SECONDS = 20.0
 
 
-def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+def create_bot(
+    settings: Settings, session: BaseSession | None = None, limits: TelegramLimits | None = None
+) -> Bot:
+    """The Bot, its requests kept to Telegram's flood limits (``limits``, else new ones)."""
     keep_response_models()
     if session is None and settings.telegram_api_url:
         api = TelegramAPIServer.from_base(settings.telegram_api_url)
@@ -80,13 +83,15 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
-    bot.session.middleware(
-        TelegramLimits(
-            chat_interval=settings.telegram_send_interval,
-            group_per_minute=settings.telegram_group_per_minute,
-        )
-    )
+    bot.session.middleware(limits or telegram_limits(settings))
     return bot
+
+
+def telegram_limits(settings: Settings) -> TelegramLimits:
+    return TelegramLimits(
+        chat_interval=settings.telegram_send_interval,
+        group_per_minute=settings.telegram_group_per_minute,
+    )
 
 
 class Services(BaseMiddleware):
@@ -192,7 +197,8 @@ async def build_app(
     """
     store = open_store(settings.redis_url)
     metrics = Metrics()
-    bot = create_bot(settings, bot_session)
+    limits = telegram_limits(settings)
+    bot = create_bot(settings, bot_session, limits)
     catbuy = CatBuyClient(
         settings.catbuy_base_url,
         settings.catbuy_api_key,
@@ -222,7 +228,9 @@ async def build_app(
     prefs = LanguagePrefs(store)
     i18n = create_i18n()
     notifier = AdminNotifier(bot, settings, prefs, i18n)
-    card_service = CardService(bot, lookup, cards, sender, notifier, settings, metrics, rights)
+    card_service = CardService(
+        bot, lookup, cards, sender, notifier, settings, metrics, rights, limits
+    )
     card_taps = CardTaps(cards, sender, i18n, settings.buy_url_template)
     risk = RiskService(
         catbuy,

@@ -42,6 +42,7 @@ from bot.observability import record_lookup
 from bot.picker import VariantPicker
 from bot.picker_view import page_of
 from bot.refusals import refusal_text
+from bot.telegram_limits import TelegramLimits
 from bot.timers import repeating
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 # an action for 5 s, so a long wait renews it.
 CHAT_ACTION_DELAY = 0.3
 CHAT_ACTION_EVERY = 4.5
+# A group whose cards would wait longer than this to be sent gets no new look-up.
+MAX_SEND_DELAY = 60.0
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,11 @@ class CardService:
         settings: Settings,
         metrics: Metrics,
         rights: ChatRights,
+        limits: TelegramLimits,
     ) -> None:
         self._bot = bot
         self._rights = rights
+        self._limits = limits
         self._lookup = lookup
         self._cards = cards
         self._sender = sender
@@ -101,6 +106,12 @@ class CardService:
         if paste.is_group and not self._rights.may_write(paste.chat_id):
             log.info("chat %s does not let the bot write: paste not looked up", paste.chat_id)
             return  # muted or removed: no card could reach it, so none is paid for
+        if paste.is_group and self._limits.send_delay(paste.chat_id) > MAX_SEND_DELAY:
+            # A flood past Telegram's 20 messages a minute: a card paid for now would
+            # only join a queue growing without end (and be lost on a restart).
+            log.warning("group %s is flooding: paste not looked up", paste.chat_id)
+            self._metrics.quota_refusals.labels(kind="group_flood").inc()
+            return
 
         async def show_upload() -> None:
             await self._bot.send_chat_action(

@@ -33,7 +33,8 @@ class Metrics:
     - ``upstream_calls_total{endpoint, outcome}`` and
       ``upstream_latency_seconds{endpoint}``: endpoint ``item`` or ``risk``;
       outcome ``ok``, ``not_found``, ``429``, ``5xx``, ``timeout``, ...
-    - ``quota_refusals_total{kind}``: ``user``, ``chat``, ``budget``, ``risk_budget``.
+    - ``quota_refusals_total{kind}``: ``user``, ``chat``, ``budget``, ``risk_budget``,
+      ``group_flood`` (a group past Telegram's rate: its paste not looked up).
     - ``spend_usd_total{endpoint}``: the estimated spend of paid calls.
     - ``breaker_open`` and ``redis_up``: 1 or 0, refreshed at each scrape.
     """

@@ -91,6 +91,7 @@ class _ChatPacer:
     next_at: float = 0.0
     sent: deque[float] = field(default_factory=deque)
     users: int = 0
+    queued: int = 0  # sends waiting for their turn
 
 
 class TelegramLimits(BaseRequestMiddleware):
@@ -160,15 +161,39 @@ class TelegramLimits(BaseRequestMiddleware):
         try:
             if name in EDIT_METHODS:
                 return await self._with_retries(make_request, bot, method, pacer)
-            async with pacer.sending:
-                return await self._with_retries(
-                    make_request, bot, method, pacer, in_group=_is_group(chat_id)
-                )
+            waiting = True
+            pacer.queued += 1
+            try:
+                async with pacer.sending:
+                    pacer.queued -= 1
+                    waiting = False
+                    return await self._with_retries(
+                        make_request, bot, method, pacer, in_group=_is_group(chat_id)
+                    )
+            finally:
+                if waiting:  # given up while queued
+                    pacer.queued -= 1
         finally:
             pacer.users -= 1
             if len(self._pacers) > self._sweep_at:
                 self._sweep()
                 self._sweep_at = max(_SWEEP_AT, 2 * len(self._pacers))
+
+    def send_delay(self, chat_id: int | str) -> float:
+        """About how long a new send to ``chat_id`` would wait here: behind the sends
+        queued before it, spaced, and in a group its per-minute window (by this
+        process's count)."""
+        pacer = self._pacers.get(chat_id)
+        if pacer is None:
+            return 0.0
+        now = asyncio.get_running_loop().time()
+        delay = max(pacer.next_at - now, 0.0) + pacer.queued * self._chat_interval
+        if _is_group(chat_id):
+            booked = [t for t in pacer.sent if t > now - self._group_window]
+            windows = (len(booked) + pacer.queued) // self._group_per_minute
+            if windows and booked:  # the window rolls on from the oldest send in it
+                delay = max(delay, booked[0] + windows * self._group_window - now)
+        return delay
 
     async def _with_retries(
         self,
@@ -235,16 +260,18 @@ class TelegramLimits(BaseRequestMiddleware):
             raise
 
     async def _window_turn(self, pacer: _ChatPacer) -> float:
-        """Wait until the group's per-minute window has room; the moment it is taken."""
-        loop = asyncio.get_running_loop()
-        now = loop.time()
+        """Book the first moment the group's per-minute window has room, and wait
+        for it; the moment booked (it counts as sent from now on)."""
+        now = asyncio.get_running_loop().time()
         while pacer.sent and pacer.sent[0] <= now - self._group_window:
             pacer.sent.popleft()
+        at = now
         if len(pacer.sent) >= self._group_per_minute:
-            await asyncio.sleep(pacer.sent[0] + self._group_window - now)
-            now = loop.time()
-        pacer.sent.append(now)
-        return now
+            at = max(now, pacer.sent[-self._group_per_minute] + self._group_window)
+        pacer.sent.append(at)
+        if at > now:
+            await asyncio.sleep(at - now)
+        return at
 
     def _sweep(self) -> None:
         now = asyncio.get_running_loop().time()

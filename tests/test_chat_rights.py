@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -10,7 +11,7 @@ from aiogram.types import Update
 from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import BOT_ID, message_update
-from tests.harness import Harness
+from tests.harness import Harness, running_bot
 
 GROUP = -100901
 TWO_DIMS = "https://item.taobao.com/item.htm?id=734912856301"
@@ -126,3 +127,21 @@ async def test_a_photo_that_cannot_be_sent_at_all_is_not_tried_again_for_a_while
     bot.clear()
     await bot.feed(message_update(TMALL, user_id=77))  # cached: free, and text at once
     assert [c.method for c in bot.sent()] == ["sendMessage"]
+
+
+async def test_a_group_flooding_past_telegram_s_rate_pays_for_no_card_it_cannot_send(
+    redis_url: str, catbuy: FakeCatBuy
+) -> None:
+    """One card a minute: the second waits its minute, the third would wait two."""
+    async with running_bot(redis_url, catbuy, telegram_group_per_minute=1) as bot:
+        await bot.feed(paste(TWO_DIMS))
+        catbuy.received.clear()
+        second = asyncio.create_task(bot.feed(paste(TMALL)))
+        async with asyncio.timeout(10):
+            await catbuy.received.wait()  # the second look-up, now paid
+        await asyncio.sleep(0.1)  # its card books the next minute
+        await bot.feed(paste(LINK_1688))
+        assert catbuy.calls == 2 and not second.done()
+        assert 'quota_refusals_total{kind="group_flood"} 1.0' in bot.app.metrics.render().decode()
+        second.cancel()
+        await asyncio.gather(second, return_exceptions=True)
