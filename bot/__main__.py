@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import sys
 from typing import NoReturn
 
@@ -20,6 +21,7 @@ def main() -> None:
     secrets = [settings.bot_token.get_secret_value(), settings.catbuy_api_key.get_secret_value()]
     setup_logging(settings.log_level, settings.log_format, secrets)
 
+    raise_open_files_limit()
     from bot.app import StartupError, run  # after logging: start-up is logged (and redacted)
 
     try:
@@ -34,6 +36,19 @@ def main() -> None:
         # Through the log handler, so the traceback is redacted like every line.
         logging.getLogger("bot").critical("stopped by an unexpected error", exc_info=True)
         sys.exit(1)
+
+
+def raise_open_files_limit(ceiling: int = 65536) -> None:
+    """Lift the soft limit on open files towards the hard one.
+
+    Many systems start processes at 1,024, and a burst of updates holds a Redis
+    connection each: at the limit, every new connection, file and socket fails.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = ceiling if hard == resource.RLIM_INFINITY else min(hard, ceiling)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def _exit_on(error: ConfigError) -> NoReturn:

@@ -68,6 +68,11 @@ IMAGE_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 # How long a stopping bot waits for the updates under way (the webhook's drain too).
 DRAIN_SECONDS = 20.0
+# Updates handled at once, at most: past it, polling stops taking more and the
+# webhook answers 503 (Telegram delivers again later). A Redis stall otherwise
+# piles up tasks, each with a Redis connection, until the process runs out of
+# file descriptors.
+MAX_UPDATES_IN_FLIGHT = 500
 
 
 def create_bot(
@@ -344,6 +349,7 @@ async def _run_polling(app: App) -> None:
             app.bot,
             allowed_updates=app.dispatcher.resolve_used_update_types(),
             close_bot_session=False,
+            tasks_concurrency_limit=MAX_UPDATES_IN_FLIGHT,
         )
         log.info("stopping: draining updates in flight")
         await app.updates.drain(DRAIN_SECONDS)
@@ -362,6 +368,7 @@ async def _run_webhook(app: App) -> None:
         path=settings.webhook_path,
         secret=secret,
         drain_timeout=DRAIN_SECONDS,
+        max_in_flight=MAX_UPDATES_IN_FLIGHT,
     )
     runner = await run_web_server(
         app.web_app(intake), settings.web_server_host, settings.web_server_port

@@ -95,7 +95,8 @@ class WebhookIntake:
     dropped. A claim the store does not confirm is answered 503 once it is
     given up (``release_wait`` at most), so Telegram's redelivery finds the
     update free. The update is acknowledged at once and handled in a tracked
-    task; :meth:`drain` stops intake and waits for those tasks on shutdown.
+    task, ``max_in_flight`` at most (503 past it); :meth:`drain` stops intake
+    and waits for those tasks on shutdown.
     """
 
     def __init__(
@@ -109,6 +110,7 @@ class WebhookIntake:
         dedupe_ttl: int = 3600,
         drain_timeout: float = 20.0,
         release_wait: float = 3.0,
+        max_in_flight: int = 500,
         handler_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self._dispatcher = dispatcher
@@ -118,6 +120,7 @@ class WebhookIntake:
         self._secret = secret.encode() if secret else None
         self._drain_timeout = drain_timeout
         self._release_wait = release_wait
+        self._max_in_flight = max_in_flight
         self._handler_kwargs = handler_kwargs or {}
         self._tasks: set[asyncio.Task[None]] = set()
         # Requests past the draining check that have not yet spawned their task.
@@ -143,6 +146,9 @@ class WebhookIntake:
             return web.Response(status=503, text="draining")
         if not self._authentic(request):
             return web.Response(status=403, text="forbidden")
+        if self.in_flight >= self._max_in_flight:
+            # Telegram delivers it again later; meanwhile no task, no connection piles up.
+            return web.Response(status=503, text="busy")
         self._admitting += 1
         try:
             return await self._admit(request)

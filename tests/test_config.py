@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from bot.config import ConfigError, Settings, load_settings
+from tests.bot_process import ROOT
 
 TOKEN = "123456:AAbbCCdd_ee-FF"
 KEY = "cbk_live_k3y"
@@ -57,3 +61,19 @@ def test_redis_urls_redis_py_takes_are_taken(url: str) -> None:
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "127.0.0.1", "bot.internal", "localhost"])
 def test_hosts_to_listen_on(host: str) -> None:
     assert settings(web_server_host=host).web_server_host == host
+
+
+def test_the_open_files_limit_is_lifted_towards_the_hard_one() -> None:
+    script = (
+        "import resource\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))\n"
+        "from bot.__main__ import raise_open_files_limit\n"
+        "raise_open_files_limit(ceiling=4096)\n"
+        "print(resource.getrlimit(resource.RLIMIT_NOFILE)[0], hard)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    soft, hard = (int(x) for x in result.stdout.split())
+    assert soft == (4096 if hard < 0 else min(hard, 4096))

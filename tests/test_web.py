@@ -362,6 +362,25 @@ async def test_drain_waits_for_in_flight_and_refuses_new(bot: Bot, redis: Redis)
         await client.close()
 
 
+async def test_updates_past_the_in_flight_bound_are_left_for_redelivery(
+    bot: Bot, redis: Redis
+) -> None:
+    handling = Handling()
+    intake, app = _intake(handling, bot, redis, max_in_flight=1)
+    client = await _client(app)
+    try:
+        assert await _post(client, _update(71, "slow")) == 200
+        assert await _post(client, _update(72)) == 503  # nothing claimed: redelivered later
+        handling.release.set()
+        await intake.drain()
+        intake.draining = False
+        assert await _post(client, _update(72)) == 200
+        await intake.drain()
+        assert handling.finished == [71, 72]
+    finally:
+        await client.close()
+
+
 async def test_drain_is_bounded(bot: Bot, redis: Redis, caplog: pytest.LogCaptureFixture) -> None:
     handling = Handling()
     intake, app = _intake(handling, bot, redis, drain_timeout=0.1)
