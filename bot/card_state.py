@@ -1,22 +1,31 @@
 """Server-side state of a product card, named by a short token in callback data.
 
-``callback_data`` holds at most 64 bytes, so the item, the choice and the pages
-shown live in the store under ``card:{token}`` with a TTL. Updates are
-optimistic compare-and-set (a Lua script compares the stored bytes with what the
-change was computed from), so concurrent taps from any number of processes
-never lose or corrupt state; the same script runs on Redis and on fakeredis.
-Every card keeps its whole item for the TTL (48 hours by default), so states
-are stored compressed (``bot.packed_json``).
+``callback_data`` holds at most 64 bytes, so the choice and the pages shown
+live in the store under ``card:{token}`` with a TTL (48 hours by default),
+beside the key of the card's item. The item is kept once for all the cards
+that show it (``cardItem:{digest of its contents}``, compressed by
+``bot.packed_json``): a popular item pasted a thousand times is stored once,
+not a thousand times. Each process also keeps the items of the cards tapped
+lately, decoded, so a tap reads and decodes only the small state.
+
+Updates are optimistic compare-and-set (a Lua script compares the stored
+bytes with what the change was computed from, and keeps the item alive as
+long as the card), so concurrent taps from any number of processes never lose
+or corrupt state; the same script runs on Redis and on fakeredis. States that
+an earlier release stored with the whole item inside still read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import random
 import re
 import secrets
 from collections.abc import Callable
 
+from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, ValidationError
 from redis.asyncio import Redis
 
@@ -31,9 +40,18 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{12}")
 # a burst of 50, and the jitter below keeps contenders from colliding in step.
 MAX_ATTEMPTS = 64
 
+# A card's item outlives the card by this much: a card's TTL restarts at every
+# tap, and so does its item's, in the same script.
+ITEM_SLACK_SECONDS = 3600
+# Decoded items kept in this process, counted in the objects they hold (a
+# full garbage collection walks them all).
+ITEM_OBJECTS_KEPT = 20_000
+
+# KEYS: card, item. ARGV: old state, new state, card TTL, item TTL.
 _COMPARE_AND_SET = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]))
   return 1
 end
 return 0
@@ -51,6 +69,19 @@ class CardState(BaseModel):
     pages: tuple[int, ...]  # option page shown, per picker dimension
     photo: int = 0  # gallery index (the card renderer gives negative values a meaning)
     source_url: str  # canonical item URL
+
+
+class _Stored(BaseModel):
+    """A card's state as stored: the item by the key of its one copy."""
+
+    model_config = ConfigDict(frozen=True)
+
+    item_key: str
+    lang: str
+    choice: tuple[int, ...]
+    pages: tuple[int, ...]
+    photo: int = 0
+    source_url: str
 
 
 class CardBusy(Exception):
@@ -73,7 +104,9 @@ class CardStore:
     def __init__(self, store: Redis, ttl_seconds: int) -> None:
         self._store = store
         self._ttl = ttl_seconds
+        self._item_ttl = ttl_seconds + ITEM_SLACK_SECONDS
         self._cas = store.register_script(_COMPARE_AND_SET)
+        self._items: LRUCache[str, Item] = LRUCache(ITEM_OBJECTS_KEPT, getsizeof=_objects)
 
     @staticmethod
     def _key(token: str) -> str:
@@ -81,22 +114,30 @@ class CardStore:
 
     async def save(self, token: str, state: CardState) -> bool:
         """Store ``state`` under a new ``token``; False when the token is taken."""
-        # NX: a collision in 72 bits is absurd, but never overwrite a card.
-        return bool(await self._store.set(self._key(token), _encode(state), ex=self._ttl, nx=True))
+        item = pack(state.item.model_dump_json())
+        item_key = "cardItem:" + hashlib.sha256(item).hexdigest()[:32]
+        async with self._store.pipeline(transaction=False) as pipe:
+            pipe.set(item_key, item, ex=self._item_ttl)  # first: a tap may come at once
+            # NX: a collision in 72 bits is absurd, but never overwrite a card.
+            pipe.set(self._key(token), _encode(state, item_key), ex=self._ttl, nx=True)
+            _, saved = await pipe.execute()
+        self._remember(item_key, state.item)
+        return bool(saved)
 
     async def get(self, token: str) -> CardState | None:
         """The card's state; None for unknown, expired, undecodable or forged tokens."""
         if not is_token(token):
             return None
-        raw = await self._store.getex(self._key(token), ex=self._ttl)
-        return _decode(raw)
+        stored = _decode(await self._store.getex(self._key(token), ex=self._ttl))
+        return await self._state(stored)
 
     async def update(
         self, token: str, change: Callable[[CardState], CardState]
     ) -> tuple[CardState, CardState] | None:
         """Apply ``change`` atomically; (old, new), or None when the card is gone.
 
-        ``change`` may run more than once (on contention) and must be pure.
+        ``change`` may run more than once (on contention) and must be pure; it
+        never changes the card's item.
         Raises ``CardBusy`` if the state kept changing for ``MAX_ATTEMPTS`` rounds.
         """
         if not is_token(token):
@@ -104,27 +145,76 @@ class CardStore:
         key = self._key(token)
         for attempt in range(MAX_ATTEMPTS):
             raw = await self._store.get(key)
-            old = _decode(raw)
-            if raw is None or old is None:
+            stored = _decode(raw)
+            old = await self._state(stored)
+            if raw is None or stored is None or old is None:
                 return None
             new = change(old)
-            if await self._cas(keys=[key], args=[raw, _encode(new), self._ttl]):
+            if isinstance(stored, _Stored):
+                item_key, encoded = stored.item_key, _encode(new, stored.item_key)
+            else:  # an earlier release's state, the item inside: kept so
+                item_key, encoded = key, pack(new.model_dump_json())
+            if await self._cas(
+                keys=[key, item_key], args=[raw, encoded, self._ttl, self._item_ttl]
+            ):
                 return old, new
             await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 10)))
         raise CardBusy(f"card state contended for {MAX_ATTEMPTS} attempts")
 
+    async def _state(self, stored: _Stored | CardState | None) -> CardState | None:
+        if not isinstance(stored, _Stored):
+            return stored
+        item = self._items.get(stored.item_key)
+        if item is None:
+            item = _decode_item(await self._store.getex(stored.item_key, ex=self._item_ttl))
+            if item is None:
+                return None
+            self._remember(stored.item_key, item)
+        fields = stored.model_dump(exclude={"item_key"})
+        return CardState.model_construct(item=item, **fields)
 
-def _encode(state: CardState) -> bytes:
-    return pack(state.model_dump_json())
+    def _remember(self, item_key: str, item: Item) -> None:
+        with contextlib.suppress(ValueError):  # an item larger than the whole cache
+            self._items[item_key] = item
 
 
-def _decode(raw: bytes | str | None) -> CardState | None:
-    if raw is None:
-        return None
-    text = unpack(raw.encode() if isinstance(raw, str) else raw)
+def _objects(item: Item) -> int:
+    """About how many objects the garbage collector tracks for ``item``."""
+    options = sum(len(dimension.options) for dimension in item.dimensions)
+    return 10 + 3 * len(item.skus) + 2 * options
+
+
+def _encode(state: CardState, item_key: str) -> bytes:
+    stored = _Stored(item_key=item_key, **state.model_dump(exclude={"item"}))
+    return pack(stored.model_dump_json())
+
+
+def _decode(raw: bytes | str | None) -> _Stored | CardState | None:
+    """The stored state: the item by its key, or (an earlier release's) inside."""
+    text = _unpacked(raw)
     if text is None:
         return None
+    try:
+        return _Stored.model_validate_json(text)
+    except ValidationError:
+        pass
     try:
         return CardState.model_validate_json(text)
     except ValidationError:
         return None
+
+
+def _decode_item(raw: bytes | str | None) -> Item | None:
+    text = _unpacked(raw)
+    if text is None:
+        return None
+    try:
+        return Item.model_validate_json(text)
+    except ValidationError:
+        return None
+
+
+def _unpacked(raw: bytes | str | None) -> bytes | None:
+    if raw is None:
+        return None
+    return unpack(raw.encode() if isinstance(raw, str) else raw)

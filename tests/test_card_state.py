@@ -78,14 +78,46 @@ async def test_create_and_get_round_trip(store: Redis) -> None:
     assert await cards.get(token) == state
 
 
-async def test_a_state_is_stored_compressed(store: Redis) -> None:
+async def test_an_item_is_stored_once_compressed_for_all_its_cards(store: Redis) -> None:
     cards = CardStore(store, ttl_seconds=TTL)
     state = make_state()
-    token = await created(cards, state)
-    stored = await store.get(f"card:{token}")
-    plain = state.model_dump_json().encode()
-    assert zlib.decompress(stored) == plain
-    assert len(stored) * 3 < len(plain)
+    first, second = await created(cards, state), await created(cards, state)
+    [item_key] = await store.keys("cardItem:*")
+    assert zlib.decompress(await store.get(item_key)) == state.item.model_dump_json().encode()
+    for token in (first, second):
+        stored = json.loads(zlib.decompress(await store.get(f"card:{token}")))
+        assert stored["item_key"] == item_key.decode() and "item" not in stored
+        assert len(await store.get(f"card:{token}")) < 200
+    # Another process, which never decoded the item, reads it from the store.
+    assert await CardStore(store, ttl_seconds=TTL).get(second) == state
+
+
+async def test_a_state_stored_compressed_with_its_item_inside_still_reads(store: Redis) -> None:
+    """As the release before this one stored every card."""
+    cards = CardStore(store, ttl_seconds=TTL)
+    state = make_state()
+    token = new_token()
+    await store.set(f"card:{token}", zlib.compress(state.model_dump_json().encode()), ex=TTL)
+    assert await cards.get(token) == state
+    result = await cards.update(token, lambda s: s.model_copy(update={"photo": 1}))
+    assert result is not None and await cards.get(token) == result[1]
+
+
+async def test_a_tap_keeps_the_item_alive_as_long_as_the_card(store: Redis) -> None:
+    cards = CardStore(store, ttl_seconds=TTL)
+    token = await created(cards, make_state())
+    [item_key] = await store.keys("cardItem:*")
+    await store.expire(item_key, 10)
+    assert await cards.update(token, lambda s: s.model_copy(update={"photo": 1}))
+    assert await store.ttl(item_key) > TTL
+
+
+async def test_a_card_whose_item_is_gone_is_gone(store: Redis) -> None:
+    token = await created(CardStore(store, ttl_seconds=TTL), make_state())
+    await store.delete(*await store.keys("cardItem:*"))
+    fresh = CardStore(store, ttl_seconds=TTL)  # no decoded copy in memory
+    assert await fresh.get(token) is None
+    assert await fresh.update(token, lambda s: s) is None
 
 
 async def test_a_state_saved_as_plain_json_still_reads_and_updates(store: Redis) -> None:
