@@ -51,7 +51,8 @@ class PhotoDownloader:
                 return await self._follow(url)
         except TimeoutError:
             log.info("photo download took too long")
-        except (httpx.HTTPError, httpx.StreamError, OSError) as error:
+        except (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL, OSError, ValueError) as error:
+            # ValueError: a URL or host name that cannot even be encoded.
             log.info("photo download failed: %s", type(error).__name__)
         return None
 

@@ -30,7 +30,7 @@ async def is_public_host(host: str, resolve: HostResolver) -> bool:
         return True
     try:
         addresses = await resolve(host, 443)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a name IDNA cannot encode ("a..b", a long label)
         return False
     return bool(addresses) and all(is_public(address) for address in addresses)
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 import httpx
 
 from bot.photo_download import PhotoDownloader
+from bot.public_hosts import system_addresses
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 2000 + b"\xff\xd9"
 ADDRESSES = {
@@ -123,3 +124,13 @@ async def test_a_host_that_drips_bytes_is_given_up_at_the_deadline() -> None:
     started = loop.time()
     assert await photos.fetch("https://img.alicdn.com/a.jpg") is None
     assert loop.time() - started < 2
+
+
+async def test_a_host_name_that_cannot_be_encoded_is_no_photo_not_a_crash() -> None:
+    """As the system resolver meets them: an empty label, a label over 63 characters."""
+    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+    photos = PhotoDownloader(client, resolve_host=system_addresses)
+    for url in ("https://si..geilicdn.com/a.jpg", f"https://{'a' * 64}.com/a.jpg"):
+        assert await photos.fetch(url) is None
+    redirected, _ = downloader(lambda r: redirect("https://si..geilicdn.com/b.jpg"))
+    assert await redirected.fetch("https://img.alicdn.com/a.jpg") is None
