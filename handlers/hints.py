@@ -15,7 +15,9 @@ def create_router() -> Router:
 
     @router.message()
     async def on_no_item(message: Message) -> None:
-        if not is_command(message_text(message)):  # an unknown command: not ours to answer
+        text = message_text(message)
+        # Not an unknown command (not ours to answer), nor a pin or a timer set.
+        if text is not None and not is_command(text):
             await message.answer(no_item_text())
 
     return router

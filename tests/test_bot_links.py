@@ -197,6 +197,18 @@ async def test_a_private_message_with_no_item_gets_a_hint(
     assert bot.sent() == []
 
 
+async def test_a_service_message_in_a_private_chat_gets_no_hint(bot: Harness) -> None:
+    pinned = message_update(None, user_id=5).model_dump(mode="json", exclude_none=True)
+    pinned["message"]["pinned_message"] = {
+        "message_id": 1,
+        "date": 0,
+        "chat": pinned["message"]["chat"],
+        "text": "an earlier card",
+    }
+    await bot.feed(Update.model_validate(pinned))
+    assert bot.sent() == []
+
+
 async def test_unknown_item_gets_a_short_message_in_a_group_too(bot: Harness) -> None:
     link = "https://item.taobao.com/item.htm?id=111222333444"
     await bot.feed(message_update(link, chat_id=GROUP, chat_type="group"))
