@@ -11,6 +11,7 @@ import asyncio
 import html
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from aiogram import Bot
@@ -87,6 +88,8 @@ class CardService:
         self._bot = bot
         self._rights = rights
         self._limits = limits
+        # Items being looked up, per chat: their cards are about to queue.
+        self._looking_up: Counter[int] = Counter()
         self._lookup = lookup
         self._cards = cards
         self._sender = sender
@@ -106,7 +109,7 @@ class CardService:
         if paste.is_group and not self._rights.may_write(paste.chat_id):
             log.info("chat %s does not let the bot write: paste not looked up", paste.chat_id)
             return  # muted or removed: no card could reach it, so none is paid for
-        if paste.is_group and self._limits.send_delay(paste.chat_id) > MAX_SEND_DELAY:
+        if paste.is_group and self._flooding(paste.chat_id):
             # A flood past Telegram's 20 messages a minute: a card paid for now would
             # only join a queue growing without end (and be lost on a restart).
             log.warning("group %s is flooding: paste not looked up", paste.chat_id)
@@ -118,11 +121,19 @@ class CardService:
                 paste.chat_id, ChatAction.UPLOAD_PHOTO, message_thread_id=paste.thread_id
             )
 
-        async with repeating(show_upload, first_after=CHAT_ACTION_DELAY, every=CHAT_ACTION_EVERY):
-            if len(refs) == 1:  # the usual paste: no task to gather
-                results = [await self._look_up(paste, refs[0])]
-            else:
-                results = await asyncio.gather(*(self._look_up(paste, ref) for ref in refs))
+        self._looking_up[paste.chat_id] += len(refs)
+        try:
+            async with repeating(
+                show_upload, first_after=CHAT_ACTION_DELAY, every=CHAT_ACTION_EVERY
+            ):
+                if len(refs) == 1:  # the usual paste: no task to gather
+                    results = [await self._look_up(paste, refs[0])]
+                else:
+                    results = await asyncio.gather(*(self._look_up(paste, ref) for ref in refs))
+        finally:
+            self._looking_up[paste.chat_id] -= len(refs)
+            if not self._looking_up[paste.chat_id]:
+                del self._looking_up[paste.chat_id]
         notes: list[str] = []
         for ref, result in zip(refs, results, strict=True):
             if isinstance(result, Found):
@@ -150,6 +161,12 @@ class CardService:
             except TelegramAPIError as error:
                 self._rights.learn(paste.chat_id, error)
                 log.warning("note not sent: %s", error.message)
+
+    def _flooding(self, chat_id: int) -> bool:
+        """Whether a card for this group would wait past ``MAX_SEND_DELAY``: behind
+        the cards queued, and those still being looked up."""
+        ahead = self._looking_up.get(chat_id, 0)
+        return self._limits.send_delay(chat_id, ahead=ahead) > MAX_SEND_DELAY
 
     async def _look_up(self, paste: Paste, ref: ItemRef) -> LookupResult:
         started = time.monotonic()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from cachetools import TTLCache
 
-FORGET_AFTER = 300.0
+FORGET_AFTER = 120.0
 CHATS_KEPT = 10_000
 # Telegram's words (400) for a chat the bot may not write in at all.
 _MUTED = (

@@ -92,6 +92,7 @@ class _ChatPacer:
     sent: deque[float] = field(default_factory=deque)
     users: int = 0
     queued: int = 0  # sends waiting for their turn
+    held_until: float = 0.0  # a 429's retry_after, while a send waits it out
 
 
 class TelegramLimits(BaseRequestMiddleware):
@@ -179,20 +180,24 @@ class TelegramLimits(BaseRequestMiddleware):
                 self._sweep()
                 self._sweep_at = max(_SWEEP_AT, 2 * len(self._pacers))
 
-    def send_delay(self, chat_id: int | str) -> float:
+    def send_delay(self, chat_id: int | str, *, ahead: int = 0) -> float:
         """About how long a new send to ``chat_id`` would wait here: behind the sends
-        queued before it, spaced, and in a group its per-minute window (by this
-        process's count)."""
+        queued before it and ``ahead`` more to come, spaced, after a 429's hold,
+        and in a group within its per-minute window (by this process's count)."""
         pacer = self._pacers.get(chat_id)
-        if pacer is None:
+        if pacer is None and not ahead:
             return 0.0
+        pacer = pacer or _ChatPacer()
         now = asyncio.get_running_loop().time()
-        delay = max(pacer.next_at - now, 0.0) + pacer.queued * self._chat_interval
+        waiting = pacer.queued + ahead
+        start = max(pacer.next_at, pacer.held_until, now)
+        delay = start - now + waiting * self._chat_interval
         if _is_group(chat_id):
             booked = [t for t in pacer.sent if t > now - self._group_window]
-            windows = (len(booked) + pacer.queued) // self._group_per_minute
-            if windows and booked:  # the window rolls on from the oldest send in it
-                delay = max(delay, booked[0] + windows * self._group_window - now)
+            windows = (len(booked) + waiting) // self._group_per_minute
+            if windows:  # the window rolls on from the oldest send in it
+                oldest = booked[0] if booked else now
+                delay = max(delay, max(oldest, start) + windows * self._group_window - now)
         return delay
 
     async def _with_retries(
@@ -229,6 +234,8 @@ class TelegramLimits(BaseRequestMiddleware):
                 attempt,
                 self._max_tries,
             )
+            if pacer is not None and is_send:
+                pacer.held_until = asyncio.get_running_loop().time() + delay
             await asyncio.sleep(delay)
         raise AssertionError("unreachable: the last try returns or raises")
 
@@ -270,7 +277,12 @@ class TelegramLimits(BaseRequestMiddleware):
             at = max(now, pacer.sent[-self._group_per_minute] + self._group_window)
         pacer.sent.append(at)
         if at > now:
-            await asyncio.sleep(at - now)
+            try:
+                await asyncio.sleep(at - now)
+            except BaseException:  # given up before its turn: the moment is free again
+                with contextlib.suppress(ValueError):
+                    pacer.sent.remove(at)
+                raise
         return at
 
     def _sweep(self) -> None:

@@ -145,3 +145,19 @@ async def test_a_group_flooding_past_telegram_s_rate_pays_for_no_card_it_cannot_
         assert 'quota_refusals_total{kind="group_flood"} 1.0' in bot.app.metrics.render().decode()
         second.cancel()
         await asyncio.gather(second, return_exceptions=True)
+
+
+async def test_a_burst_in_a_flooding_group_counts_the_cards_still_being_looked_up(
+    redis_url: str,
+) -> None:
+    async with (
+        FakeCatBuy(rps=50, latency=0.3) as slow,
+        running_bot(redis_url, slow, telegram_group_per_minute=1) as bot,
+    ):
+        links = (TWO_DIMS, TMALL, LINK_1688)
+        burst = [asyncio.create_task(bot.feed(paste(link))) for link in links]
+        await asyncio.sleep(1.5)  # the look-ups take 0.3 s; the cards then wait their minute
+        assert slow.calls == 2  # the third card would wait two minutes: not paid for
+        for task in burst:
+            task.cancel()
+        await asyncio.gather(*burst, return_exceptions=True)

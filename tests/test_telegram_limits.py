@@ -198,6 +198,31 @@ async def test_a_refused_send_does_not_use_up_the_group_window(session: Recordin
         await bot.send_message(GROUP, "card as text")
 
 
+async def test_the_send_delay_counts_a_429_being_waited_out(session: RecordingSession) -> None:
+    limits = TelegramLimits(chat_interval=0)
+    bot = await _bot(session, limits)
+    session.fail_next("sendPhoto", retry_after=3)
+    card = asyncio.create_task(bot.send_photo(GROUP, "https://img.example/a.jpg"))
+    await asyncio.sleep(0.2)
+    assert limits.send_delay(GROUP) > 2.5
+    card.cancel()
+    await asyncio.gather(card, return_exceptions=True)
+
+
+async def test_a_send_given_up_while_waiting_for_the_window_frees_its_moment(
+    session: RecordingSession,
+) -> None:
+    limits = TelegramLimits(chat_interval=0, group_per_minute=1)
+    bot = await _bot(session, limits)
+    await bot.send_message(GROUP, "card")
+    queued = asyncio.create_task(bot.send_message(GROUP, "next card"))  # booked a minute on
+    await asyncio.sleep(0.05)
+    assert limits.send_delay(GROUP) > 100
+    queued.cancel()
+    await asyncio.gather(queued, return_exceptions=True)
+    assert limits.send_delay(GROUP) < 61
+
+
 def test_max_tries_must_allow_one_try() -> None:
     with pytest.raises(ValueError, match="max_tries"):
         TelegramLimits(max_tries=0)
