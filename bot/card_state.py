@@ -181,7 +181,7 @@ class CardStore:
 def _objects(item: Item) -> int:
     """About how many objects the garbage collector tracks for ``item``."""
     options = sum(len(dimension.options) for dimension in item.dimensions)
-    return 10 + 3 * len(item.skus) + 2 * options
+    return 10 + 3 * len(item.skus) + 2 * options + len(item.images) + 3 * len(item.attributes)
 
 
 def _encode(state: CardState, item_key: str) -> bytes:
