@@ -37,8 +37,10 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 READY_KEY = "cb:ready"
 # A readiness probe must answer within the orchestrator's probe timeout.
 PROBE_TIMEOUT = 1.0
-# A claim the store did not confirm is given up for this long, in the background.
+# A claim the store did not confirm is given up for this long, in the background,
+# and for this long more once the updates are drained at a stop.
 GIVE_UP_SECONDS = 30.0
+GIVE_UP_AT_STOP = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,7 @@ class WebhookIntake:
         self._max_in_flight = max_in_flight
         self._handler_kwargs = handler_kwargs or {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._giving_up: set[asyncio.Task[None]] = set()
         # Requests past the draining check that have not yet spawned their task.
         self._admitting = 0
         self.draining = False
@@ -131,7 +134,7 @@ class WebhookIntake:
 
     @property
     def in_flight(self) -> int:
-        """Updates accepted and still being handled, or claims still being given up."""
+        """Updates accepted and still being handled."""
         return len(self._tasks) + self._admitting
 
     def register(self, app: web.Application) -> None:
@@ -172,19 +175,24 @@ class WebhookIntake:
         except (RedisError, OSError, TimeoutError):
             log.warning("store unreachable, update %s left for redelivery", update_id)
             # Telegram redelivers once answered: the claim, if it ran, must be gone by then.
-            release = self._track(self._give_up(update_id, token), f"give-up-{update_id}")
+            release = self._track(
+                self._give_up(update_id, token), f"give-up-{update_id}", self._giving_up
+            )
             await asyncio.wait({release}, timeout=self._release_wait)
             return web.Response(status=503, text="store unavailable")
         if not claimed:
             log.info("duplicate update %s dropped", update_id)
             return web.Response(status=200)
-        self._track(self._process(update), f"update-{update_id}")
+        self._track(self._process(update), f"update-{update_id}", self._tasks)
         return web.Response(status=200)
 
-    def _track(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    @staticmethod
+    def _track(
+        work: Coroutine[Any, Any, None], name: str, tasks: set[asyncio.Task[None]]
+    ) -> asyncio.Task[None]:
         task = asyncio.create_task(work, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
         return task
 
     async def _give_up(self, update_id: int, token: str) -> None:
@@ -221,12 +229,21 @@ class WebhookIntake:
                 await asyncio.sleep(0.01)  # a request is between its claim and its task
         if self._tasks:
             log.warning("drain timed out, cancelling %d update(s)", len(self._tasks))
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await _cancel(self._tasks)
+        if self._giving_up:  # a store still unreachable: no use waiting the drain out
+            await asyncio.wait(set(self._giving_up), timeout=GIVE_UP_AT_STOP)
+            if self._giving_up:
+                log.warning("stopping with %d claim(s) not given up", len(self._giving_up))
+                await _cancel(self._giving_up)
 
     async def _on_shutdown(self, _app: web.Application) -> None:
         await self.drain()
+
+
+async def _cancel(tasks: set[asyncio.Task[None]]) -> None:
+    for task in list(tasks):
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def create_web_app(
