@@ -269,6 +269,7 @@ async def build_app(
     try:
         yield app
     finally:
+        await lookup.aclose()
         await pacer.aclose()
         await resolver.aclose()
         await images.aclose()

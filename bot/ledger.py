@@ -10,6 +10,8 @@ budget counts calls the upstream may have billed, so it is given back only
 when the upstream certainly did not bill: the call never left (busy, breaker,
 store down) or was refused before any work (429, 401, 402). A 5xx, a timeout
 or a broken answer keeps its budget unit: the upstream may have done the work.
+A charge whose reply Redis never sent (a stall) is given back by
+``bot.admission``, which records what each entry charged.
 """
 
 from __future__ import annotations

@@ -176,6 +176,10 @@ class LookupService:
         self._count(result)
         return result
 
+    async def aclose(self) -> None:
+        """At shutdown: stop the background work."""
+        await self._admission.aclose()
+
     async def quota(
         self, user_id: int, chat_id: int | None = None, *, is_admin: bool
     ) -> QuotaStatus:

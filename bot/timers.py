@@ -1,4 +1,4 @@
-"""Doing something now and then while other work runs, without a task until it is due."""
+"""Doing something now and then while other work runs, or again until it is done."""
 
 from __future__ import annotations
 
@@ -45,3 +45,25 @@ async def repeating(
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+
+
+async def until_done(
+    action: Callable[[], Awaitable[object]],
+    *,
+    within: float,
+    retry_on: tuple[type[BaseException], ...],
+) -> bool:
+    """Run ``action`` until it returns, trying again on ``retry_on`` errors (after
+    50 ms, doubling to 1 s) for ``within`` seconds; whether it was done."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    pause = 0.05
+    while True:
+        try:
+            await action()
+            return True
+        except retry_on:
+            if loop.time() + pause > deadline:
+                return False
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)

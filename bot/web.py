@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 
 from bot.config import ConfigError
 from bot.metrics import Metrics
+from bot.timers import until_done
 from bot.update_claims import UpdateClaims
 
 log = logging.getLogger(__name__)
@@ -197,19 +198,13 @@ class WebhookIntake:
 
     async def _give_up(self, update_id: int, token: str) -> None:
         """Release the claim, trying again while the store is unreachable."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + GIVE_UP_SECONDS
-        pause = 0.05
-        while True:
-            try:
-                await self._claims.release(update_id, token)
-                return
-            except (RedisError, OSError, TimeoutError):
-                if loop.time() + pause > deadline:
-                    log.warning("update %s: claim not given up, its redelivery is lost", update_id)
-                    return
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 1.0)
+        released = await until_done(
+            lambda: self._claims.release(update_id, token),
+            within=GIVE_UP_SECONDS,
+            retry_on=(RedisError, OSError, TimeoutError),
+        )
+        if not released:
+            log.warning("update %s: claim not given up, its redelivery is lost", update_id)
 
     async def _process(self, update: Update) -> None:
         try:

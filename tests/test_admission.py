@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from redis.asyncio import Redis
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.admission import Admission, Answered, Locked
+from bot.gate import StoreDown
 from bot.item import Item, ItemRef, Platform
 from bot.item_cache import CacheEntry, EntryKind, ItemCache
 from bot.ledger import Limit, QuotaLedger
 from bot.pacing import Pacer
+from bot.store import open_store
+from tests.redis_server import RedisServer
 
 PACE = "cb:pace"
 REF = ItemRef(platform=Platform.TAOBAO, item_id="734912856301")
@@ -96,4 +101,46 @@ async def test_while_this_process_queues_the_charge_asks_for_no_slot(store: Redi
     assert entered.charge.accepted and not entered.paced
     assert await store.get(f"{PACE}:tat") == tat_before
     await queued
+    await replica.close()
+
+
+# Keeps the whole redis-server busy for ARGV[1] ms, as a slow command or a fork can.
+_STALL = """
+local function now() local t = redis.call('TIME') return t[1] * 1000 + t[2] / 1000 end
+local stop = now() + tonumber(ARGV[1])
+while now() < stop do end
+return 1
+"""
+
+
+async def test_an_entry_whose_reply_was_lost_leaves_no_charge_and_no_lock(
+    redis: Redis, redis_server: RedisServer
+) -> None:
+    """Redis stalls past the timeout and runs the entry once it is back."""
+    impatient = open_store(redis_server.url, timeout=0.2)
+    replica = Replica(impatient)
+    await impatient.ping()  # a pooled connection, as a running bot has
+    stall = asyncio.create_task(redis.eval(_STALL, 0, 700))
+    await asyncio.sleep(0.05)
+    with pytest.raises(RedisTimeoutError):
+        await replica.enter()
+    await stall
+    async with asyncio.timeout(10):
+        await asyncio.gather(*replica.admission._giving_up)
+    status = await Replica(redis).ledger.remaining(1)
+    assert (status.user_used, status.budget_used) == (0, 0)
+    assert await redis.get(f"cb:lock:taobao:{REF.item_id}:en") is None
+    await replica.close()
+    await impatient.aclose()
+
+
+async def test_an_entry_given_up_before_it_runs_does_nothing(store: Redis) -> None:
+    replica = Replica(store)
+    claim = replica.cache.lock_claim(REF, "en")
+    await replica.admission._given_up(claim)  # as when the reply was lost
+    replica.cache.lock_claim = lambda ref, lang: claim  # type: ignore[method-assign]
+    with pytest.raises(StoreDown):
+        await replica.enter()  # the entry Redis ran late
+    assert (await replica.ledger.remaining(1)).user_used == 0
+    assert await store.get(f"cb:lock:taobao:{REF.item_id}:en") is None
     await replica.close()

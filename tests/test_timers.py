@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.timers import repeating
+import pytest
+
+from bot.timers import repeating, until_done
 
 
 async def test_a_quick_body_runs_the_action_never() -> None:
@@ -55,3 +57,26 @@ async def test_an_action_still_running_at_the_end_is_cancelled() -> None:
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.01)
     assert finished == []
+
+
+async def test_until_done_tries_again_on_the_errors_named_and_gives_up_in_time() -> None:
+    tries: list[int] = []
+
+    async def flaky() -> None:
+        tries.append(1)
+        if len(tries) < 3:
+            raise ConnectionError("not yet")
+
+    assert await until_done(flaky, within=5, retry_on=(ConnectionError,))
+    assert len(tries) == 3
+
+    async def down() -> None:
+        raise ConnectionError("down")
+
+    assert not await until_done(down, within=0.3, retry_on=(ConnectionError,))
+
+    async def broken() -> None:
+        raise ValueError("a bug, not an outage")
+
+    with pytest.raises(ValueError):
+        await until_done(broken, within=5, retry_on=(ConnectionError,))
