@@ -24,6 +24,7 @@ import random
 import re
 import secrets
 from collections.abc import Callable
+from typing import TypeVar
 
 from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -48,6 +49,8 @@ ITEM_SLACK_SECONDS = 3600
 ITEM_OBJECTS_KEPT = 20_000
 
 # KEYS: card, item. ARGV: old state, new state, card TTL, item TTL.
+Model = TypeVar("Model", bound=BaseModel)
+
 _COMPARE_AND_SET = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
@@ -192,24 +195,18 @@ def _encode(state: CardState, item_key: str) -> bytes:
 def _decode(raw: bytes | str | None) -> _Stored | CardState | None:
     """The stored state: the item by its key, or (an earlier release's) inside."""
     text = _unpacked(raw)
-    if text is None:
-        return None
-    try:
-        return _Stored.model_validate_json(text)
-    except ValidationError:
-        pass
-    try:
-        return CardState.model_validate_json(text)
-    except ValidationError:
-        return None
+    return _read(_Stored, text) or _read(CardState, text)
 
 
 def _decode_item(raw: bytes | str | None) -> Item | None:
-    text = _unpacked(raw)
+    return _read(Item, _unpacked(raw))
+
+
+def _read(model: type[Model], text: bytes | None) -> Model | None:
     if text is None:
         return None
     try:
-        return Item.model_validate_json(text)
+        return model.model_validate_json(text)
     except ValidationError:
         return None
 

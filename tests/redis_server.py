@@ -77,3 +77,13 @@ def running_redis() -> Iterator[RedisServer]:
     finally:
         server.stop()
         shutil.rmtree(server.dir, ignore_errors=True)
+
+
+# Keeps the whole redis-server busy for ARGV[1] ms: a stall, as a slow command
+# or a fork for a snapshot makes one. Commands sent meanwhile run after it.
+STALL_SCRIPT = """
+local function now() local t = redis.call('TIME') return t[1] * 1000 + t[2] / 1000 end
+local stop = now() + tonumber(ARGV[1])
+while now() < stop do end
+return 1
+"""

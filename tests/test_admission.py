@@ -16,7 +16,7 @@ from bot.item_cache import CacheEntry, EntryKind, ItemCache
 from bot.ledger import Limit, QuotaLedger
 from bot.pacing import Pacer
 from bot.store import open_store
-from tests.redis_server import RedisServer
+from tests.redis_server import STALL_SCRIPT, RedisServer
 
 PACE = "cb:pace"
 REF = ItemRef(platform=Platform.TAOBAO, item_id="734912856301")
@@ -104,15 +104,6 @@ async def test_while_this_process_queues_the_charge_asks_for_no_slot(store: Redi
     await replica.close()
 
 
-# Keeps the whole redis-server busy for ARGV[1] ms, as a slow command or a fork can.
-_STALL = """
-local function now() local t = redis.call('TIME') return t[1] * 1000 + t[2] / 1000 end
-local stop = now() + tonumber(ARGV[1])
-while now() < stop do end
-return 1
-"""
-
-
 async def test_an_entry_whose_reply_was_lost_leaves_no_charge_and_no_lock(
     redis: Redis, redis_server: RedisServer
 ) -> None:
@@ -120,7 +111,7 @@ async def test_an_entry_whose_reply_was_lost_leaves_no_charge_and_no_lock(
     impatient = open_store(redis_server.url, timeout=0.2)
     replica = Replica(impatient)
     await impatient.ping()  # a pooled connection, as a running bot has
-    stall = asyncio.create_task(redis.eval(_STALL, 0, 700))
+    stall = asyncio.create_task(redis.eval(STALL_SCRIPT, 0, 700))
     await asyncio.sleep(0.05)
     with pytest.raises(RedisTimeoutError):
         await replica.enter()

@@ -29,6 +29,7 @@ from bot.web import (
     readiness,
     run_web_server,
 )
+from tests.redis_server import STALL_SCRIPT
 
 SECRET = "s3cret_token-OK"
 TOKEN = "42:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
@@ -311,16 +312,6 @@ async def test_store_down_is_503_and_not_processed(bot: Bot) -> None:
         await dead.aclose()
 
 
-# Keeps the whole redis-server busy for ARGV[1] ms: a stall, as a slow command
-# or a fork for a snapshot makes one.
-_STALL = """
-local function now() local t = redis.call('TIME') return t[1] * 1000 + t[2] / 1000 end
-local stop = now() + tonumber(ARGV[1])
-while now() < stop do end
-return 1
-"""
-
-
 async def test_an_update_whose_claim_timed_out_is_handled_when_redelivered(
     bot: Bot, redis_server: Any, redis: Redis
 ) -> None:
@@ -331,7 +322,7 @@ async def test_an_update_whose_claim_timed_out_is_handled_when_redelivered(
     client = await _client(app)
     try:
         await impatient.ping()  # a pooled connection, as a running bot has
-        stall = asyncio.create_task(redis.eval(_STALL, 0, 700))
+        stall = asyncio.create_task(redis.eval(STALL_SCRIPT, 0, 700))
         await asyncio.sleep(0.05)
         assert await _post(client, _update(61)) == 503
         await stall
