@@ -106,14 +106,7 @@ class CardService:
             if not paste.is_group:  # a lookalike, a shop page: say what works
                 await self._bot.send_message(paste.chat_id, no_item_text())
             return
-        if paste.is_group and not self._rights.may_write(paste.chat_id):
-            log.info("chat %s does not let the bot write: paste not looked up", paste.chat_id)
-            return  # muted or removed: no card could reach it, so none is paid for
-        if paste.is_group and self._flooding(paste.chat_id):
-            # A flood past Telegram's 20 messages a minute: a card paid for now would
-            # only join a queue growing without end (and be lost on a restart).
-            log.warning("group %s is flooding: paste not looked up", paste.chat_id)
-            self._metrics.quota_refusals.labels(kind="group_flood").inc()
+        if paste.is_group and self._turned_away(paste.chat_id):
             return
 
         async def show_upload() -> None:
@@ -162,11 +155,21 @@ class CardService:
                 self._rights.learn(paste.chat_id, error)
                 log.warning("note not sent: %s", error.message)
 
-    def _flooding(self, chat_id: int) -> bool:
-        """Whether a card for this group would wait past ``MAX_SEND_DELAY``: behind
-        the cards queued, and those still being looked up."""
-        ahead = self._looking_up.get(chat_id, 0)
-        return self._limits.send_delay(chat_id, ahead=ahead) > MAX_SEND_DELAY
+    def _turned_away(self, group_id: int) -> bool:
+        """Whether no card could reach this group soon, so none is paid for: it
+        muted or removed the bot, or it floods past Telegram's 20 messages a
+        minute (a card would wait past ``MAX_SEND_DELAY`` behind the cards
+        queued and those still being looked up, in a queue growing without end
+        and lost at a restart)."""
+        if not self._rights.may_write(group_id):
+            log.info("chat %s does not let the bot write: paste not looked up", group_id)
+            return True
+        ahead = self._looking_up.get(group_id, 0)
+        if self._limits.send_delay(group_id, ahead=ahead) > MAX_SEND_DELAY:
+            log.warning("group %s is flooding: paste not looked up", group_id)
+            self._metrics.quota_refusals.labels(kind="group_flood").inc()
+            return True
+        return False
 
     async def _look_up(self, paste: Paste, ref: ItemRef) -> LookupResult:
         started = time.monotonic()
