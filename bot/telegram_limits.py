@@ -196,8 +196,8 @@ class TelegramLimits(BaseRequestMiddleware):
             booked = [t for t in pacer.sent if t > now - self._group_window]
             windows = (len(booked) + waiting) // self._group_per_minute
             if windows:  # the window rolls on from the oldest send in it
-                oldest = booked[0] if booked else now
-                delay = max(delay, max(oldest, start) + windows * self._group_window - now)
+                oldest = booked[0] if booked else start
+                delay = max(delay, oldest + windows * self._group_window - now)
         return delay
 
     async def _with_retries(
