@@ -24,7 +24,6 @@ then does nothing), its charge is given back and its lock released.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -36,7 +35,7 @@ from bot.item import ItemRef
 from bot.item_cache import GET_OR_LOCK_FUNCTION, CacheEntry, ItemCache, LockClaim
 from bot.ledger import CHARGE_FUNCTION, Charge, QuotaLedger
 from bot.pacing import TAKE_FUNCTION, Pacer
-from bot.timers import until_done
+from bot.timers import Background, until_done
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +112,7 @@ class Admission:
         self._pacer = pacer
         self._enter = store.register_script(_ENTER)
         self._give_up = store.register_script(_GIVE_UP)
-        self._giving_up: set[asyncio.Task[None]] = set()
+        self._giving_up = Background()
 
     async def enter(
         self, ref: ItemRef, lang: str, user_id: int, chat_id: int | None, *, exempt_user: bool
@@ -135,9 +134,7 @@ class Admission:
                     args=[*claim.args, *charge_args, *slot_args, RECORD_SECONDS],
                 )
             except (RedisError, OSError, TimeoutError):  # it may run yet, once Redis is back
-                task = asyncio.create_task(self._given_up(claim))
-                self._giving_up.add(task)
-                task.add_done_callback(self._giving_up.discard)
+                self._giving_up.spawn(self._given_up(claim))
                 raise
             got = reply[0]
             if got == -1:  # this very entry was given up: no reply was lost, yet here one is
@@ -157,9 +154,7 @@ class Admission:
 
     async def aclose(self) -> None:
         """Stop giving entries up (at shutdown): a late run keeps its charge."""
-        for task in list(self._giving_up):
-            task.cancel()
-        await asyncio.gather(*self._giving_up, return_exceptions=True)
+        await self._giving_up.cancel()
 
     async def _given_up(self, claim: LockClaim) -> None:
         keys = [*_marks(claim.token), claim.lock_key]

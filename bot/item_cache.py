@@ -42,7 +42,7 @@ from redis.exceptions import RedisError
 
 from bot.item import Item, ItemRef
 from bot.packed_json import pack, unpack
-from bot.timers import repeating
+from bot.timers import Background, repeating
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class ItemCache:
             ttu=lambda _key, value, _now: value[1],
             getsizeof=lambda value: objects_held(value[0]),
         )
-        self._publishing: set[asyncio.Task[None]] = set()
+        self._publishing = Background()
 
     def _key(self, kind: str, ref: ItemRef, lang: str) -> str:
         return f"{self._prefix}:{kind}:{ref.platform.value}:{ref.item_id}:{lang}"
@@ -238,13 +238,11 @@ class ItemCache:
         """
         if answer is not None:
             self._remember(self._key("item", ref, lang), answer, self._ttl_ms(answer) / 1000)
-        task = asyncio.create_task(self._publish(ref, lang, token, answer))
-        self._publishing.add(task)
-        task.add_done_callback(self._publishing.discard)
+        self._publishing.spawn(self._publish(ref, lang, token, answer))
 
     async def aclose(self) -> None:
         """Finish the background writes (at shutdown)."""
-        await asyncio.gather(*self._publishing)
+        await self._publishing.wait(None)
 
     async def _publish(
         self, ref: ItemRef, lang: str, token: str, answer: CacheEntry | None

@@ -1,11 +1,12 @@
-"""Doing something now and then while other work runs, or again until it is done."""
+"""Work beside other work: now and then, again until it is done, or on its own."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -67,3 +68,31 @@ async def until_done(
                 return False
             await asyncio.sleep(pause)
             pause = min(pause * 2, 1.0)
+
+
+class Background:
+    """Tasks that run on their own, held until they end (asyncio holds them weakly)."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def spawn(self, work: Coroutine[Any, Any, None], name: str | None = None) -> asyncio.Task[None]:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def wait(self, seconds: float | None) -> None:
+        """Wait up to ``seconds`` (None: as long as it takes) for the tasks running now."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=seconds)
+
+    async def cancel(self) -> None:
+        """Cancel the tasks still running, and wait for them to end."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -15,7 +15,7 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 
 from bot.config import ConfigError
 from bot.metrics import Metrics
-from bot.timers import until_done
+from bot.timers import Background, until_done
 from bot.update_claims import UpdateClaims
 
 log = logging.getLogger(__name__)
@@ -125,8 +125,8 @@ class WebhookIntake:
         self._release_wait = release_wait
         self._max_in_flight = max_in_flight
         self._handler_kwargs = handler_kwargs or {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._giving_up: set[asyncio.Task[None]] = set()
+        self._updates = Background()
+        self._giving_up = Background()
         # Requests past the draining check that have not yet spawned their task.
         self._admitting = 0
         self.draining = False
@@ -136,7 +136,7 @@ class WebhookIntake:
     @property
     def in_flight(self) -> int:
         """Updates accepted and still being handled."""
-        return len(self._tasks) + self._admitting
+        return len(self._updates) + self._admitting
 
     def register(self, app: web.Application) -> None:
         """Serve the webhook on ``app`` and drain it when ``app`` shuts down."""
@@ -176,25 +176,14 @@ class WebhookIntake:
         except (RedisError, OSError, TimeoutError):
             log.warning("store unreachable, update %s left for redelivery", update_id)
             # Telegram redelivers once answered: the claim, if it ran, must be gone by then.
-            release = self._track(
-                self._give_up(update_id, token), f"give-up-{update_id}", self._giving_up
-            )
+            release = self._giving_up.spawn(self._give_up(update_id, token), f"give-up-{update_id}")
             await asyncio.wait({release}, timeout=self._release_wait)
             return web.Response(status=503, text="store unavailable")
         if not claimed:
             log.info("duplicate update %s dropped", update_id)
             return web.Response(status=200)
-        self._track(self._process(update), f"update-{update_id}", self._tasks)
+        self._updates.spawn(self._process(update), f"update-{update_id}")
         return web.Response(status=200)
-
-    @staticmethod
-    def _track(
-        work: Coroutine[Any, Any, None], name: str, tasks: set[asyncio.Task[None]]
-    ) -> asyncio.Task[None]:
-        task = asyncio.create_task(work, name=name)
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-        return task
 
     async def _give_up(self, update_id: int, token: str) -> None:
         """Release the claim, trying again while the store is unreachable."""
@@ -218,27 +207,21 @@ class WebhookIntake:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._drain_timeout
         while self.in_flight and (remaining := deadline - loop.time()) > 0:
-            if self._tasks:
-                await asyncio.wait(set(self._tasks), timeout=remaining)
+            if self._updates:
+                await self._updates.wait(remaining)
             else:
                 await asyncio.sleep(0.01)  # a request is between its claim and its task
-        if self._tasks:
-            log.warning("drain timed out, cancelling %d update(s)", len(self._tasks))
-            await _cancel(self._tasks)
+        if self._updates:
+            log.warning("drain timed out, cancelling %d update(s)", len(self._updates))
+            await self._updates.cancel()
         if self._giving_up:  # a store still unreachable: no use waiting the drain out
-            await asyncio.wait(set(self._giving_up), timeout=GIVE_UP_AT_STOP)
+            await self._giving_up.wait(GIVE_UP_AT_STOP)
             if self._giving_up:
                 log.warning("stopping with %d claim(s) not given up", len(self._giving_up))
-                await _cancel(self._giving_up)
+                await self._giving_up.cancel()
 
     async def _on_shutdown(self, _app: web.Application) -> None:
         await self.drain()
-
-
-async def _cancel(tasks: set[asyncio.Task[None]]) -> None:
-    for task in list(tasks):
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def create_web_app(

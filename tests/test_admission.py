@@ -117,7 +117,7 @@ async def test_an_entry_whose_reply_was_lost_leaves_no_charge_and_no_lock(
         await replica.enter()
     await stall
     async with asyncio.timeout(10):
-        await asyncio.gather(*replica.admission._giving_up)
+        await replica.admission._giving_up.wait(None)
     status = await Replica(redis).ledger.remaining(1)
     assert (status.user_used, status.budget_used) == (0, 0)
     assert await redis.get(f"cb:lock:taobao:{REF.item_id}:en") is None
