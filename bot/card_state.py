@@ -18,7 +18,6 @@ an earlier release stored with the whole item inside still read.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import random
 import re
@@ -45,7 +44,8 @@ MAX_ATTEMPTS = 64
 # tap, and so does its item's, in the same script.
 ITEM_SLACK_SECONDS = 3600
 # Decoded items kept in this process, counted in the objects they hold (a
-# full garbage collection walks them all).
+# full garbage collection walks them all). The payload's bounds keep the
+# largest item (2,000 SKUs) near 12,000.
 ITEM_OBJECTS_KEPT = 20_000
 
 # KEYS: card, item. ARGV: old state, new state, card TTL, item TTL.
@@ -61,12 +61,11 @@ return 0
 """
 
 
-class CardState(BaseModel):
-    """Everything a card's taps need: never fetched again from the upstream."""
+class _Shown(BaseModel):
+    """What a card shows of its item: the choice, the pages, the photo, in a language."""
 
     model_config = ConfigDict(frozen=True)
 
-    item: Item
     lang: str
     choice: tuple[int, ...]
     pages: tuple[int, ...]  # option page shown, per picker dimension
@@ -74,17 +73,16 @@ class CardState(BaseModel):
     source_url: str  # canonical item URL
 
 
-class _Stored(BaseModel):
+class CardState(_Shown):
+    """Everything a card's taps need: never fetched again from the upstream."""
+
+    item: Item
+
+
+class _Stored(_Shown):
     """A card's state as stored: the item by the key of its one copy."""
 
-    model_config = ConfigDict(frozen=True)
-
     item_key: str
-    lang: str
-    choice: tuple[int, ...]
-    pages: tuple[int, ...]
-    photo: int = 0
-    source_url: str
 
 
 class CardBusy(Exception):
@@ -124,7 +122,7 @@ class CardStore:
             # NX: a collision in 72 bits is absurd, but never overwrite a card.
             pipe.set(self._key(token), _encode(state, item_key), ex=self._ttl, nx=True)
             _, saved = await pipe.execute()
-        self._remember(item_key, state.item)
+        self._items[item_key] = state.item
         return bool(saved)
 
     async def get(self, token: str) -> CardState | None:
@@ -172,13 +170,9 @@ class CardStore:
             item = _decode_item(await self._store.getex(stored.item_key, ex=self._item_ttl))
             if item is None:
                 return None
-            self._remember(stored.item_key, item)
+            self._items[stored.item_key] = item
         fields = stored.model_dump(exclude={"item_key"})
         return CardState.model_construct(item=item, **fields)
-
-    def _remember(self, item_key: str, item: Item) -> None:
-        with contextlib.suppress(ValueError):  # an item larger than the whole cache
-            self._items[item_key] = item
 
 
 def _objects(item: Item) -> int:

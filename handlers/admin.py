@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.enums import ChatType
 from aiogram.filters import Command
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
@@ -14,7 +13,7 @@ from bot.lookup import LookupService
 from bot.refusals import store_down_text
 from bot.risk import RiskService
 from bot.usage_view import quota_text, stats_text
-from handlers.filters import quota_holder
+from handlers.filters import in_private, quota_holder
 
 
 def create_router() -> Router:
@@ -23,7 +22,7 @@ def create_router() -> Router:
     @router.message(Command("quota"))
     async def on_quota(message: Message, lookup: LookupService, settings: Settings) -> None:
         user_id = quota_holder(message)
-        in_group = message.chat.type != ChatType.PRIVATE
+        in_group = not in_private(message)
         try:
             status = await lookup.quota(
                 user_id, message.chat.id if in_group else None, is_admin=settings.is_admin(user_id)
@@ -42,7 +41,7 @@ def create_router() -> Router:
     async def on_stats(
         message: Message, lookup: LookupService, risk: RiskService, settings: Settings
     ) -> None:
-        if message.chat.type != ChatType.PRIVATE:  # the operator's spend is not the group's
+        if not in_private(message):  # the operator's spend is not the group's
             await message.answer(_("/stats works only in a private chat with me."))
             return
         user_id = message.from_user.id if message.from_user else None

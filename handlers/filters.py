@@ -56,15 +56,18 @@ class ForTheBot(Filter):
     everything else is group chatter, turned away at once."""
 
     async def __call__(self, message: Message) -> bool:
-        text = message_text(message)
-        return is_command(text) or holds_link(message) or message.chat.type == ChatType.PRIVATE
+        return is_command(message_text(message)) or holds_link(message) or in_private(message)
 
 
 class InPrivate(Filter):
     """A message in a private chat with the bot."""
 
     async def __call__(self, message: Message) -> bool:
-        return message.chat.type == ChatType.PRIVATE
+        return in_private(message)
+
+
+def in_private(message: Message) -> bool:
+    return message.chat.type == ChatType.PRIVATE
 
 
 def quota_holder(message: Message) -> int:

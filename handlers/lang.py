@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -13,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.callbacks import LangPick
 from bot.card_sender import is_not_modified
 from bot.language import LANGUAGE_NAMES, SUPPORTED_LOCALES, LanguagePrefs
+from handlers.filters import in_private
 
 
 def language_keyboard(current: str) -> InlineKeyboardMarkup:
@@ -45,7 +45,7 @@ def create_router() -> Router:
         await query.answer(text)
         message = query.message
         # In a group the keyboard stays for the others who may want it.
-        if isinstance(message, Message) and message.chat.type == ChatType.PRIVATE:
+        if isinstance(message, Message) and in_private(message):
             try:
                 await message.edit_text(text, reply_markup=None)
             except TelegramBadRequest as error:  # a second tap before the first edit showed

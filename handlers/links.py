@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.enums import ChatType
 from aiogram.types import Message
 
 from bot.card_service import CardService, Paste
 from bot.config import Settings
 from bot.message_links import LinkEntity, collect_items
 from bot.shortlinks import ShortLinkResolver
-from handlers.filters import HoldsLink, message_entities, message_text, quota_holder
+from handlers.filters import (
+    HoldsLink,
+    in_private,
+    message_entities,
+    message_text,
+    quota_holder,
+)
 
 
 def create_router() -> Router:
@@ -29,7 +34,7 @@ def create_router() -> Router:
         ]
         text = message_text(message)
         items = await collect_items(text, entities, resolver, settings.max_items_per_message)
-        is_group = message.chat.type != ChatType.PRIVATE
+        is_group = not in_private(message)
         user_id = quota_holder(message)
         topic = message.message_thread_id if message.is_topic_message else None
         paste = Paste(message.chat.id, is_group, user_id, message.message_id, lang, items, topic)

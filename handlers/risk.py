@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Bot, Router
-from aiogram.enums import ChatAction, ChatType
+from aiogram.enums import ChatAction
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from redis.exceptions import RedisError
@@ -23,12 +23,13 @@ from bot.risk_view import (
     risk_card,
     risk_log_text,
 )
+from handlers.filters import in_private
 
 
 def _refusal(message: Message, settings: Settings) -> str | None:
     """Why this message may not run a check, or None. The chat type comes
     first: in a group even an admin gets only "use a private chat"."""
-    if message.chat.type != ChatType.PRIVATE:
+    if not in_private(message):
         return private_only_text()
     if not settings.is_admin(message.from_user.id if message.from_user else None):
         return refusal_text()
