@@ -37,16 +37,16 @@ if str(ROOT) not in sys.path:
 
 from pydantic import SecretStr  # noqa: E402
 
-from bot.breaker import Breaker  # noqa: E402
+from bot.balance.breaker import Breaker  # noqa: E402
+from bot.balance.daily_usage import DailyCounters  # noqa: E402
+from bot.balance.ledger import QuotaLedger  # noqa: E402
+from bot.balance.pacing import Pacer  # noqa: E402
+from bot.balance.upstream_gate import UpstreamGate  # noqa: E402
 from bot.catbuy.client import CatBuyClient  # noqa: E402
-from bot.gate import UpstreamGate  # noqa: E402
-from bot.item import ItemRef, Platform  # noqa: E402
-from bot.item_cache import ItemCache  # noqa: E402
-from bot.ledger import QuotaLedger  # noqa: E402
-from bot.lookup import Found, LookupService  # noqa: E402
-from bot.pacing import Pacer  # noqa: E402
-from bot.stats import DailyCounters  # noqa: E402
-from bot.store import open_store  # noqa: E402
+from bot.items.item import ItemRef, Platform  # noqa: E402
+from bot.lookup.item_cache import ItemCache  # noqa: E402
+from bot.lookup.service import Found, LookupService  # noqa: E402
+from bot.storage.store import open_store  # noqa: E402
 from tests.conftest import FIXTURES  # noqa: E402
 from tests.fakes.catbuy_server import FakeCatBuy  # noqa: E402
 from tests.redis_server import running_redis  # noqa: E402

@@ -10,7 +10,7 @@ import sys
 from typing import NoReturn
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.logs import setup_logging
+from bot.ops.logs import setup_logging
 
 
 def main() -> None:

@@ -32,34 +32,40 @@ from aiogram.types import TelegramObject
 from aiohttp import web
 from redis.asyncio import Redis
 
-from bot.admin_notices import AdminNotifier
-from bot.breaker import Breaker
-from bot.card_sender import CardSender
-from bot.card_service import CardService
-from bot.card_state import CardStore
-from bot.card_taps import CardTaps
+from bot.balance.breaker import Breaker
+from bot.balance.daily_usage import DailyCounters
+from bot.balance.ledger import QuotaLedger
+from bot.balance.pacing import Pacer
+from bot.balance.upstream_gate import UpstreamGate
+from bot.cards.photo_download import PhotoDownloader
+from bot.cards.sending import CardSender
+from bot.cards.service import CardService
+from bot.cards.state import CardStore
+from bot.cards.taps import CardTaps
 from bot.catbuy.client import CatBuyClient
-from bot.chat_rights import ChatRights
-from bot.commands import register_commands
 from bot.config import ConfigError, Settings
-from bot.gate import UpstreamGate
-from bot.i18n import UserLocale, create_i18n
-from bot.item_cache import ItemCache
-from bot.language import LanguagePrefs
-from bot.ledger import QuotaLedger
-from bot.lookup import LookupService
-from bot.metrics import Metrics
-from bot.observability import UpdateOutcomes, upstream_recorder
-from bot.pacing import Pacer
-from bot.photo_download import PhotoDownloader
-from bot.public_hosts import HostResolver
-from bot.response_models import keep_response_models
-from bot.risk import RiskService
-from bot.shortlinks import ShortLinkResolver
-from bot.stats import DailyCounters
-from bot.store import open_store
-from bot.telegram_limits import TelegramLimits
-from bot.web import WebhookIntake, create_web_app, readiness, run_web_server, set_webhook
+from bot.i18n.language import LanguagePrefs
+from bot.i18n.user_locale import UserLocale, create_i18n
+from bot.links.public_hosts import HostResolver
+from bot.links.short_links import ShortLinkResolver
+from bot.lookup.item_cache import ItemCache
+from bot.lookup.service import LookupService
+from bot.ops.metrics import Metrics
+from bot.reports.admin_notices import AdminNotifier
+from bot.reports.outcomes import UpdateOutcomes, upstream_recorder
+from bot.risk.service import RiskService
+from bot.storage.store import open_store
+from bot.telegram.answer_models import keep_response_models
+from bot.telegram.chat_rights import ChatRights
+from bot.telegram.commands import register_commands
+from bot.telegram.flood_limits import TelegramLimits
+from bot.telegram.webhook import (
+    WebhookIntake,
+    create_web_app,
+    readiness,
+    run_web_server,
+    set_webhook,
+)
 
 log = logging.getLogger(__name__)
 

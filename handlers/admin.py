@@ -8,11 +8,11 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 from redis.exceptions import RedisError
 
+from bot.cards.refusals import store_down_text
 from bot.config import Settings
-from bot.lookup import LookupService
-from bot.refusals import store_down_text
-from bot.risk import RiskService
-from bot.usage_view import quota_text, stats_text
+from bot.lookup.service import LookupService
+from bot.reports.usage_view import quota_text, stats_text
+from bot.risk.service import RiskService
 from handlers.filters import in_private, quota_holder
 
 

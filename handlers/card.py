@@ -6,8 +6,8 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import CardTap
-from bot.card_taps import CardTaps
+from bot.cards.taps import CardTaps
+from bot.telegram.callbacks import CardTap
 
 
 def create_router() -> Router:

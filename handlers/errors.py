@@ -9,7 +9,7 @@ from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.language import LanguagePrefs
+from bot.i18n.language import LanguagePrefs
 
 log = logging.getLogger(__name__)
 

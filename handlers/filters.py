@@ -8,7 +8,7 @@ from aiogram.enums import ChatType
 from aiogram.filters import Filter
 from aiogram.types import Message, MessageEntity
 
-from bot.message_links import might_hold_link
+from bot.links.message import might_hold_link
 
 _LINK_TYPES = frozenset({"url", "text_link"})
 _COMMAND = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?(?!\S)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.types import Message
 
-from bot.help_text import no_item_text
+from bot.cards.help_text import no_item_text
 from handlers.filters import InPrivate, is_command, message_text
 
 

@@ -9,9 +9,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.callbacks import LangPick
-from bot.card_sender import is_not_modified
-from bot.language import LANGUAGE_NAMES, SUPPORTED_LOCALES, LanguagePrefs
+from bot.cards.sending import is_not_modified
+from bot.i18n.language import LANGUAGE_NAMES, SUPPORTED_LOCALES, LanguagePrefs
+from bot.telegram.callbacks import LangPick
 from handlers.filters import in_private
 
 

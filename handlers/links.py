@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.types import Message
 
-from bot.card_service import CardService, Paste
+from bot.cards.service import CardService, Paste
 from bot.config import Settings
-from bot.message_links import LinkEntity, collect_items
-from bot.shortlinks import ShortLinkResolver
+from bot.links.message import LinkEntity, collect_items
+from bot.links.short_links import ShortLinkResolver
 from handlers.filters import (
     HoldsLink,
     in_private,

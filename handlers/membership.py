@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.types import ChatMemberBanned, ChatMemberLeft, ChatMemberRestricted, ChatMemberUpdated
 
-from bot.chat_rights import ChatRights
+from bot.telegram.chat_rights import ChatRights
 
 
 def create_router() -> Router:

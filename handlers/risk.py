@@ -8,15 +8,15 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from redis.exceptions import RedisError
 
-from bot.admin_notices import AdminNotifier
+from bot.cards.refusals import store_down_text
 from bot.config import Settings
-from bot.logs import sensitive
-from bot.metrics import Metrics
-from bot.observability import record_risk_check
-from bot.refusals import store_down_text
-from bot.risk import RiskService
-from bot.risk_values import parse_request
-from bot.risk_view import (
+from bot.ops.logs import sensitive
+from bot.ops.metrics import Metrics
+from bot.reports.admin_notices import AdminNotifier
+from bot.reports.outcomes import record_risk_check
+from bot.risk.service import RiskService
+from bot.risk.values import parse_request
+from bot.risk.view import (
     invalid_value_text,
     private_only_text,
     refusal_text,

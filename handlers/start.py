@@ -6,8 +6,8 @@ from aiogram import Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 
+from bot.cards.help_text import help_text
 from bot.config import Settings
-from bot.help_text import help_text
 
 
 def create_router() -> Router:

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from bot.catbuy.client import CatBuyClient
-from bot.store import open_store
+from bot.storage.store import open_store
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.harness import Harness, running_bot
 from tests.redis_server import RedisServer, running_redis

@@ -9,13 +9,13 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot.admission import Admission, Answered, Locked
-from bot.gate import StoreDown
-from bot.item import Item, ItemRef, Platform
-from bot.item_cache import CacheEntry, EntryKind, ItemCache
-from bot.ledger import Limit, QuotaLedger
-from bot.pacing import Pacer
-from bot.store import open_store
+from bot.balance.ledger import Limit, QuotaLedger
+from bot.balance.pacing import Pacer
+from bot.balance.upstream_gate import StoreDown
+from bot.items.item import Item, ItemRef, Platform
+from bot.lookup.admission import Admission, Answered, Locked
+from bot.lookup.item_cache import CacheEntry, EntryKind, ItemCache
+from bot.storage.store import open_store
 from tests.redis_server import STALL_SCRIPT, RedisServer
 
 PACE = "cb:pace"

@@ -9,9 +9,9 @@ from urllib.parse import quote
 
 import pytest
 
-from bot.agents import AGENTS, find_agent
-from bot.item import ItemRef, Platform
-from bot.links import parse_item_url
+from bot.items.item import ItemRef, Platform
+from bot.links.agents import AGENTS, find_agent
+from bot.links.urls import parse_item_url
 
 TB, TM, AL, WD, GF = (
     Platform.TAOBAO,

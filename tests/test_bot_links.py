@@ -11,7 +11,7 @@ import json
 import pytest
 from aiogram.types import Update
 
-from bot.card_service import CHAT_ACTION_DELAY
+from bot.cards.service import CHAT_ACTION_DELAY
 from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import message_update

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot import card_state
-from bot.callbacks import CardAct, CardTap
+from bot.cards import state as card_state
+from bot.telegram.callbacks import CardAct, CardTap
 from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import QUERY_TOO_OLD, FakeTelegram, SentCall, message_update

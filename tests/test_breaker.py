@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from bot.breaker import CLOSED_FRESH, Breaker, BreakerReason, Verdict
+from bot.balance.breaker import CLOSED_FRESH, Breaker, BreakerReason, Verdict
+from bot.balance.pacing import Pacer
+from bot.balance.upstream_gate import BreakerOpen, UpstreamGate
 from bot.catbuy.client import CatBuyClient
-from bot.gate import BreakerOpen, UpstreamGate
-from bot.item import ItemRef, Platform
-from bot.pacing import Pacer
+from bot.items.item import ItemRef, Platform
 from tests.fakes.catbuy_server import FakeCatBuy
 
 KEY = "cbk_breaker_test"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton
 
-from bot.buttons import link_button, tap_button
+from bot.cards.buttons import link_button, tap_button
 
 
 def test_a_tap_button_is_what_the_constructor_builds() -> None:

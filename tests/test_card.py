@@ -11,13 +11,13 @@ from aiogram.utils.i18n import I18n
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.callbacks import CardTap
-from bot.card import VARIANT_PHOTO, render_caption, render_card, visible_length
-from bot.card_state import CardState
+from bot.cards.picker import VariantPicker
+from bot.cards.rendering import VARIANT_PHOTO, render_caption, render_card, visible_length
+from bot.cards.state import CardState
 from bot.catbuy.payload import parse_item
-from bot.i18n import create_i18n
-from bot.item import Item, PriceRange
-from bot.picker import VariantPicker
+from bot.i18n.user_locale import create_i18n
+from bot.items.item import Item, PriceRange
+from bot.telegram.callbacks import CardTap
 from tests.conftest import FIXTURES
 from tests.test_picker import make_item
 

@@ -15,7 +15,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot.card_state import (
+from bot.cards.picker import VariantPicker
+from bot.cards.state import (
     MAX_ATTEMPTS,
     TOKEN_LENGTH,
     CardBusy,
@@ -25,7 +26,6 @@ from bot.card_state import (
     new_token,
 )
 from bot.catbuy.payload import parse_item
-from bot.picker import VariantPicker
 from tests.conftest import FIXTURES
 from tests.redis_server import free_port
 

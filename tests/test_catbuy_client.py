@@ -28,7 +28,7 @@ from bot.catbuy.errors import (
     ServerError,
     UpstreamTimeout,
 )
-from bot.item import ItemRef, Platform
+from bot.items.item import ItemRef, Platform
 from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy
 

@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.app import StartupError, create_bot, reach_telegram
-from bot.callbacks import CardTap
 from bot.config import load_settings
+from bot.telegram.callbacks import CardTap
 from tests.bot_process import ROOT, bot_env, bot_process, stop
 from tests.fakes.bot_api_server import FakeBotApi
 from tests.fakes.catbuy_server import FakeCatBuy

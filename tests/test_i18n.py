@@ -18,7 +18,8 @@ import pytest
 from babel.messages.pofile import write_po
 from redis.asyncio import Redis
 
-from bot.formatting import (
+from bot.balance.ledger import QuotaStatus
+from bot.i18n.formatting import (
     current_locale,
     format_count,
     format_day,
@@ -27,12 +28,11 @@ from bot.formatting import (
     format_number,
     format_share,
 )
-from bot.i18n import create_i18n
-from bot.ledger import QuotaStatus
-from bot.risk_audit import AuditRecord
-from bot.risk_values import RiskType
-from bot.risk_view import money, risk_log_text, usage_text
-from bot.usage_view import quota_text
+from bot.i18n.user_locale import create_i18n
+from bot.reports.usage_view import quota_text
+from bot.risk.audit import AuditRecord
+from bot.risk.values import RiskType
+from bot.risk.view import money, risk_log_text, usage_text
 from scripts import catalogs
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import SentCall, message_update

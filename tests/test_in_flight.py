@@ -7,7 +7,7 @@ import gc
 
 import pytest
 
-from bot.in_flight import InFlight
+from bot.balance.in_flight import InFlight
 
 
 async def test_identical_work_runs_once_and_the_others_join() -> None:

@@ -9,9 +9,9 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.catbuy.payload import MAX_DIMENSIONS, MAX_OPTIONS, MAX_SKUS, parse_item
-from bot.item import Dimension, Item, ItemRef, Option, Platform, Sku
-from bot.item_cache import RECENT_OBJECTS, CacheEntry, EntryKind, ItemCache, objects_held
-from bot.packed_json import unpack
+from bot.items.item import Dimension, Item, ItemRef, Option, Platform, Sku
+from bot.lookup.item_cache import RECENT_OBJECTS, CacheEntry, EntryKind, ItemCache, objects_held
+from bot.storage.packed_json import unpack
 from tests.conftest import FIXTURES
 
 ITEM_FIXTURES = [

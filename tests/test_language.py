@@ -14,10 +14,10 @@ import fakeredis
 import pytest
 from redis.asyncio import Redis
 
-from bot.callbacks import LangPick
-from bot.commands import register_commands
-from bot.i18n import create_i18n
-from bot.language import DEFAULT_LOCALE, SUPPORTED_LOCALES, LanguagePrefs, locale_for
+from bot.i18n.language import DEFAULT_LOCALE, SUPPORTED_LOCALES, LanguagePrefs, locale_for
+from bot.i18n.user_locale import create_i18n
+from bot.telegram.callbacks import LangPick
+from bot.telegram.commands import register_commands
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import RecordingSession, callback_update, make_bot, message_update
 from tests.harness import Harness, running_bot

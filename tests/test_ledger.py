@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from redis.asyncio import Redis
 
-from bot.ledger import Limit, QuotaLedger
-from bot.stats import FLUSH_SECONDS, Counter, DailyCounters
-from bot.store import open_store
+from bot.balance.daily_usage import FLUSH_SECONDS, Counter, DailyCounters
+from bot.balance.ledger import Limit, QuotaLedger
+from bot.storage.store import open_store
 from tests.redis_server import running_redis
 
 

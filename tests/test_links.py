@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.agents import agent_domains
-from bot.item import ItemRef, Platform
-from bot.links import MARKETPLACE_DOMAINS, is_short_link, normalize_host, parse_item_url
-from bot.message_links import LinkEntity, find_links, might_hold_link
+from bot.items.item import ItemRef, Platform
+from bot.links.agents import agent_domains
+from bot.links.message import LinkEntity, find_links, might_hold_link
+from bot.links.urls import MARKETPLACE_DOMAINS, is_short_link, normalize_host, parse_item_url
 
 TB, TM, AL, WD, GF = (
     Platform.TAOBAO,

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from bot.logs import RedactingFilter, log_outcome, sensitive, setup_logging
+from bot.ops.logs import RedactingFilter, log_outcome, sensitive, setup_logging
 
 # Realistic shapes, built at run time so secret scanners do not flag the source.
 KEY = "cbk_" + "live9f8e7d6c5b4a3210abcdef"
@@ -87,7 +87,7 @@ def test_httpx_own_request_line_is_masked(output: io.StringIO) -> None:
 
 def test_sensitive_value_is_masked_only_while_registered(output: io.StringIO) -> None:
     setup_logging("INFO", "text", [], stream=output)
-    log = logging.getLogger("bot.risk")
+    log = logging.getLogger("bot.risk.service")
     with sensitive(RISK):
         with sensitive(RISK):
             pass
@@ -111,7 +111,7 @@ def test_chatty_loggers_are_quiet_at_info(output: io.StringIO) -> None:
 
 def test_json_lines_carry_outcome_fields(output: io.StringIO) -> None:
     setup_logging("DEBUG", "json", [KEY], stream=output)
-    log = logging.getLogger("bot.lookup")
+    log = logging.getLogger("bot.lookup.service")
     log_outcome(
         log,
         "lookup",
@@ -127,7 +127,7 @@ def test_json_lines_carry_outcome_fields(output: io.StringIO) -> None:
     entries = [json.loads(line) for line in output.getvalue().splitlines()]
     first = entries[0]
     assert first["message"] == "lookup"
-    assert first["level"] == "INFO" and first["logger"] == "bot.lookup"
+    assert first["level"] == "INFO" and first["logger"] == "bot.lookup.service"
     assert first["platform"] == "taobao" and first["item_id"] == "123"
     assert first["latency_ms"] == 412 and first["cached"] is False and first["update_id"] == 7
     assert first["name_"] == "clashes with LogRecord.name"
@@ -137,7 +137,7 @@ def test_json_lines_carry_outcome_fields(output: io.StringIO) -> None:
 
 def test_text_lines_carry_outcome_fields(output: io.StringIO) -> None:
     setup_logging("INFO", "text", [], stream=output)
-    log_outcome(logging.getLogger("bot.lookup"), "lookup", outcome="quota", cached=True)
+    log_outcome(logging.getLogger("bot.lookup.service"), "lookup", outcome="quota", cached=True)
     line = output.getvalue().strip()
     assert "lookup" in line and "outcome=quota" in line and "cached=True" in line
 

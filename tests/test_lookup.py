@@ -16,16 +16,16 @@ from pydantic import SecretStr
 from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.connection import Connection
 
-from bot.breaker import Breaker, BreakerReason
+from bot.balance.breaker import Breaker, BreakerReason
+from bot.balance.daily_usage import DailyCounters
+from bot.balance.ledger import QuotaLedger
+from bot.balance.pacing import COLD_ALLOWANCE, Pacer
+from bot.balance.upstream_gate import UpstreamGate
 from bot.catbuy.client import CatBuyClient
-from bot.gate import UpstreamGate
-from bot.item import ItemRef, Platform
-from bot.item_cache import ItemCache
-from bot.ledger import QuotaLedger
-from bot.lookup import Failure, Found, LookupResult, LookupService, NoticeKind, Refused
-from bot.pacing import COLD_ALLOWANCE, Pacer
-from bot.stats import DailyCounters
-from bot.store import open_store
+from bot.items.item import ItemRef, Platform
+from bot.lookup.item_cache import ItemCache
+from bot.lookup.service import Failure, Found, LookupResult, LookupService, NoticeKind, Refused
+from bot.storage.store import open_store
 from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.redis_server import RedisServer, running_redis

@@ -11,12 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from bot.breaker import Breaker
+from bot.balance.breaker import Breaker
+from bot.balance.pacing import SAFETY_MARGIN, Pacer, pace_interval
+from bot.balance.upstream_gate import Busy, UpstreamGate
 from bot.catbuy.client import CatBuyClient
 from bot.catbuy.errors import RateLimited
-from bot.gate import Busy, UpstreamGate
-from bot.item import ItemRef, Platform
-from bot.pacing import SAFETY_MARGIN, Pacer, pace_interval
+from bot.items.item import ItemRef, Platform
 from tests.fakes.catbuy_server import FakeCatBuy
 
 KEY = "cbk_pacing_test"

@@ -8,7 +8,7 @@ import zlib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.packed_json import MAX_JSON_BYTES, pack, unpack
+from bot.storage.packed_json import MAX_JSON_BYTES, pack, unpack
 from tests.conftest import FIXTURES
 
 ITEM = json.dumps(json.loads((FIXTURES / "taobao_two_dims.json").read_text())["data"])

@@ -21,7 +21,7 @@ from bot.catbuy.payload import (
     parse_item,
 )
 from bot.catbuy.risk import parse_risk
-from bot.item import Item, ItemRef, Platform, PriceRange, PriceTier
+from bot.items.item import Item, ItemRef, Platform, PriceRange, PriceTier
 from tests.conftest import FIXTURES
 
 

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 import httpx
 
-from bot.photo_download import PhotoDownloader
-from bot.public_hosts import system_addresses
+from bot.cards.photo_download import PhotoDownloader
+from bot.links.public_hosts import system_addresses
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 2000 + b"\xff\xd9"
 ADDRESSES = {

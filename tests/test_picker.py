@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.cards.picker import NOT_CHOSEN, Choice, VariantPicker
 from bot.catbuy.payload import parse_item
-from bot.item import Dimension, Item, Option, Platform, Sku
-from bot.picker import NOT_CHOSEN, Choice, VariantPicker
+from bot.items.item import Dimension, Item, Option, Platform, Sku
 from tests.conftest import FIXTURES
 
 ITEM_FIXTURES = [

@@ -12,12 +12,8 @@ from aiogram.types import InlineKeyboardButton
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.callbacks import CardAct, CardTap, card_tap
-from bot.catbuy.payload import parse_item
-from bot.i18n import create_i18n
-from bot.item import Dimension, Item, Option, Platform, Sku
-from bot.picker import NOT_CHOSEN, VariantPicker
-from bot.picker_view import (
+from bot.cards.picker import NOT_CHOSEN, VariantPicker
+from bot.cards.picker_view import (
     LONG_LABEL,
     columns,
     format_price,
@@ -27,6 +23,10 @@ from bot.picker_view import (
     picker_rows,
     trim,
 )
+from bot.catbuy.payload import parse_item
+from bot.i18n.user_locale import create_i18n
+from bot.items.item import Dimension, Item, Option, Platform, Sku
+from bot.telegram.callbacks import CardAct, CardTap, card_tap
 from tests.conftest import FIXTURES
 
 TOKEN = "AbC-_123xyz0"

@@ -30,16 +30,16 @@ REPLICAS = 3
 WORKER = r"""
 import asyncio, json, sys, time
 from pydantic import SecretStr
-from bot.store import open_store
-from bot.breaker import Breaker
+from bot.storage.store import open_store
+from bot.balance.breaker import Breaker
 from bot.catbuy.client import CatBuyClient
-from bot.gate import UpstreamGate
-from bot.item import ItemRef, Platform
-from bot.item_cache import ItemCache
-from bot.ledger import QuotaLedger
-from bot.lookup import LookupService
-from bot.pacing import Pacer
-from bot.stats import DailyCounters
+from bot.balance.upstream_gate import UpstreamGate
+from bot.items.item import ItemRef, Platform
+from bot.lookup.item_cache import ItemCache
+from bot.balance.ledger import QuotaLedger
+from bot.lookup.service import LookupService
+from bot.balance.pacing import Pacer
+from bot.balance.daily_usage import DailyCounters
 
 async def main(cfg):
     store = open_store(cfg["redis"])

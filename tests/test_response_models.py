@@ -7,7 +7,7 @@ from typing import Any
 from aiogram.methods import GetUpdates, SendPhoto
 from aiogram.methods.base import Response, TelegramMethod
 
-from bot.response_models import keep_response_models
+from bot.telegram.answer_models import keep_response_models
 
 
 def answer_model(method: type[TelegramMethod[Any]]) -> Any:

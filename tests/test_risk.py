@@ -18,13 +18,13 @@ import pytest
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from bot.breaker import Breaker
+from bot.balance.breaker import Breaker
+from bot.balance.daily_usage import DailyCounters
+from bot.balance.pacing import Pacer
+from bot.balance.upstream_gate import UpstreamGate
 from bot.catbuy.client import CatBuyClient
-from bot.gate import UpstreamGate
-from bot.pacing import Pacer
-from bot.risk import OutcomeKind, RiskService
-from bot.risk_values import RiskType, mask, normalize
-from bot.stats import DailyCounters
+from bot.risk.service import OutcomeKind, RiskService
+from bot.risk.values import RiskType, mask, normalize
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.redis_server import RedisServer
 

@@ -18,16 +18,16 @@ from aiogram import Bot, Dispatcher
 from aiogram.utils.i18n import I18n
 from redis.asyncio import Redis
 
-from bot.admin_notices import AdminNotifier
 from bot.catbuy.risk import RiskVerdict
 from bot.config import Settings, load_settings
-from bot.i18n import create_i18n
-from bot.language import LanguagePrefs
-from bot.metrics import Metrics
-from bot.risk import OutcomeKind, RiskOutcome
-from bot.risk_values import RiskType
-from bot.risk_view import risk_card, score_bar
-from bot.store import open_store
+from bot.i18n.language import LanguagePrefs
+from bot.i18n.user_locale import create_i18n
+from bot.ops.metrics import Metrics
+from bot.reports.admin_notices import AdminNotifier
+from bot.risk.service import OutcomeKind, RiskOutcome
+from bot.risk.values import RiskType
+from bot.risk.view import risk_card, score_bar
+from bot.storage.store import open_store
 from handlers.risk import create_router
 from tests.fakes.telegram import RecordingSession, make_bot, message_update, texts
 from tests.redis_server import free_port

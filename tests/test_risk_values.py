@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.risk_values import MAX_LENGTH, RiskType, mask, normalize, parse_request, parse_type
+from bot.risk.values import MAX_LENGTH, RiskType, mask, normalize, parse_request, parse_type
 
 VALID = [
     (RiskType.EMAIL, " John.Doe@Example.COM ", "john.doe@example.com"),

@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from bot.item import ItemRef, Platform
-from bot.links import SHORT_LINK_HOSTS, is_marketplace_host
-from bot.message_links import MAX_SHORT_LINKS, LinkEntity, collect_items
-from bot.shortlinks import MAX_REDIRECTS, TRANSIENT_TTL, ShortLinkResolver
+from bot.items.item import ItemRef, Platform
+from bot.links.message import MAX_SHORT_LINKS, LinkEntity, collect_items
+from bot.links.short_links import MAX_REDIRECTS, TRANSIENT_TTL, ShortLinkResolver
+from bot.links.urls import SHORT_LINK_HOSTS, is_marketplace_host
 from tests.fakes.shortlink_server import FakeShortLinkWeb, serving
 
 ITEM = "https://item.taobao.com/item.htm?id=675330231400"

@@ -12,7 +12,7 @@ import redis
 from redis.asyncio import Redis
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot.store import SOCKET_TIMEOUT, open_store
+from bot.storage.store import SOCKET_TIMEOUT, open_store
 from tests.redis_server import running_redis
 
 

@@ -10,7 +10,7 @@ import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter, TelegramServerError
 
-from bot.telegram_limits import TelegramLimits
+from bot.telegram.flood_limits import TelegramLimits
 from tests.fakes.telegram import RecordingSession, make_bot
 
 GROUP = -1001000001001

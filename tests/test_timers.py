@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.timers import repeating, until_done
+from bot.ops.background import repeating, until_done
 
 
 async def test_a_quick_body_runs_the_action_never() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from bot.update_claims import UpdateClaims
+from bot.telegram.update_claims import UpdateClaims
 
 
 def _claims(store: Redis) -> UpdateClaims:

@@ -19,9 +19,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError as RedisResponseError
 
 from bot.config import ConfigError
-from bot.metrics import Metrics
-from bot.store import open_store
-from bot.web import (
+from bot.ops.metrics import Metrics
+from bot.storage.store import open_store
+from bot.telegram.webhook import (
     SECRET_HEADER,
     ReadyState,
     WebhookIntake,
@@ -381,7 +381,7 @@ async def test_drain_is_bounded(bot: Bot, redis: Redis, caplog: pytest.LogCaptur
     try:
         assert await _post(client, _update(31, "slow")) == 200
         await asyncio.sleep(0.01)
-        with caplog.at_level(logging.WARNING, logger="bot.web"):
+        with caplog.at_level(logging.WARNING, logger="bot.telegram.webhook"):
             await intake.drain()
         assert intake.in_flight == 0
         assert handling.finished == []
@@ -397,7 +397,7 @@ async def test_handler_exception_is_logged_not_raised(
     intake, app = _intake(handling, bot, redis)
     client = await _client(app)
     try:
-        with caplog.at_level(logging.ERROR, logger="bot.web"):
+        with caplog.at_level(logging.ERROR, logger="bot.telegram.webhook"):
             assert await _post(client, _update(41, "boom")) == 200
             await intake.drain()
         assert handling.seen == [41]

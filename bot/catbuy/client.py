@@ -39,7 +39,7 @@ from bot.catbuy.errors import (
 )
 from bot.catbuy.payload import parse_item
 from bot.catbuy.risk import RiskVerdict, parse_risk
-from bot.item import Item, ItemRef
+from bot.items.item import Item, ItemRef
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The upstream ``/item`` payload, absorbed into :class:`bot.item.Item`.
+"""The upstream ``/item`` payload, absorbed into :class:`bot.items.item.Item`.
 
 Every quirk of the CatBuy payload lives here and nowhere else: numbers sent as
 strings (or not), ``""`` vs ``null``, image lists of strings or ``{url}``
@@ -41,7 +41,7 @@ from pydantic import (
 )
 
 from bot.catbuy.errors import BadResponse, ItemNotFound
-from bot.item import Dimension, Item, ItemRef, Option, Platform, PriceRange, PriceTier, Sku
+from bot.items.item import Dimension, Item, ItemRef, Option, Platform, PriceRange, PriceTier, Sku
 
 TITLE_LIMIT = 500
 TEXT_LIMIT = 200

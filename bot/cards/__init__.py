@@ -1,0 +1,10 @@
+"""The product card: picker, stored state, rendering, sending and taps.
+
+``picker`` (the variant picker's rules) and ``state`` (a card's server-side
+state) are plain Python; ``rendering``, ``picker_view`` and ``buttons`` turn
+them into a caption and a keyboard; ``sending`` and ``taps`` speak to
+Telegram; ``service`` opens a card for a pasted link.
+
+Presentation floor: may import services (``bot.lookup``), the domain, the
+ground and ``bot.reports``; never ``handlers`` or the composition root.
+"""

@@ -1,0 +1,73 @@
+"""The short message a user gets when a look-up gives no card."""
+
+from __future__ import annotations
+
+from aiogram.utils.i18n import gettext as _
+
+from bot.balance.breaker import BreakerReason
+from bot.i18n.formatting import format_count
+from bot.items.item import ItemRef
+from bot.lookup.service import Failure, Refused
+
+
+def reset_in(seconds: int | None) -> str:
+    """'5 h 12 min' until the UTC day resets."""
+    total = max(int(seconds or 0), 60)
+    hours, minutes = divmod(total // 60, 60)
+    if hours:
+        return _("{hours} h {minutes} min").format(hours=hours, minutes=minutes)
+    return _("{minutes} min").format(minutes=minutes)
+
+
+def store_down_text() -> str:
+    return _("The bot is having trouble right now. Please try again in a minute.")
+
+
+def refusal_text(result: Refused, ref: ItemRef) -> str:
+    """One short line; never raw upstream text."""
+    match result.kind:
+        case Failure.NOT_FOUND:
+            return _("Item {id} was not found. It may have been removed.").format(id=ref.item_id)
+        case Failure.USER_QUOTA:
+            return _("You have used today's look-ups. More in {time} (00:00 UTC).").format(
+                time=reset_in(result.reset_seconds)
+            )
+        case Failure.CHAT_QUOTA:
+            return _("This group has used today's look-ups. More in {time} (00:00 UTC).").format(
+                time=reset_in(result.reset_seconds)
+            )
+        case Failure.BUDGET:
+            return _("The bot's daily budget is used up. More in {time} (00:00 UTC).").format(
+                time=reset_in(result.reset_seconds)
+            )
+        case Failure.BREAKER_OPEN:
+            return _("Product look-ups are temporarily unavailable. Please try again later.")
+        case Failure.BUSY:
+            return _("The bot is busy right now. Please send the link again in a minute.")
+        case Failure.TIMEOUT:
+            return _("The marketplace took too long to answer. Please try again.")
+        case Failure.STORE_DOWN:
+            return store_down_text()
+        case _:
+            return _("Couldn't load this item right now. Please try again later.")
+
+
+def breaker_notice(reason: BreakerReason | None, cooldown_seconds: int) -> str:
+    """For admins, in private: why paid calls stopped and what to do."""
+    minutes = max(cooldown_seconds // 60, 1)
+    if reason is BreakerReason.AUTH:
+        return _(
+            "⚠️ CatBuy refused the API key (401). Paid calls are paused for {minutes} min. "
+            "Check CATBUY_API_KEY."
+        ).format(minutes=minutes)
+    return _(
+        "⚠️ The CatBuy balance is too low (402). Paid calls are paused for {minutes} min. "
+        "Top up the balance in the CatBuy portal."
+    ).format(minutes=minutes)
+
+
+def budget_notice(budget: int) -> str:
+    return _(
+        "⚠️ Today's look-up budget ({budget}) is used up. Look-ups resume at 00:00 UTC; "
+        "raise DAILY_BUDGET_REQUESTS to allow more."
+    ).format(budget=format_count(budget))
