@@ -37,7 +37,9 @@ from bot.balance.daily_usage import DailyCounters
 from bot.balance.ledger import QuotaLedger
 from bot.balance.pacing import Pacer
 from bot.balance.upstream_gate import UpstreamGate
+from bot.cards.currency_menu import CurrencyMenu
 from bot.cards.photo_download import PhotoDownloader
+from bot.cards.prices import CardPricing
 from bot.cards.sending import CardSender
 from bot.cards.service import CardService
 from bot.cards.state import CardStore
@@ -50,6 +52,11 @@ from bot.links.public_hosts import HostResolver
 from bot.links.short_links import ShortLinkResolver
 from bot.lookup.item_cache import ItemCache
 from bot.lookup.service import LookupService
+from bot.money.choices import CurrencyChoices
+from bot.money.conversion import Shipping
+from bot.money.rates import RateBook
+from bot.money.reference import bundled_reference
+from bot.money.refresh import RateRefresher
 from bot.ops.metrics import Metrics
 from bot.reports.admin_notices import AdminNotifier
 from bot.reports.outcomes import UpdateOutcomes, upstream_recorder
@@ -59,6 +66,7 @@ from bot.telegram.answer_models import keep_response_models
 from bot.telegram.chat_rights import ChatRights
 from bot.telegram.commands import register_commands
 from bot.telegram.flood_limits import TelegramLimits
+from bot.telegram.group_admins import GroupAdmins
 from bot.telegram.webhook import (
     WebhookIntake,
     create_web_app,
@@ -184,6 +192,7 @@ class App:
     services: dict[str, Any]
     metrics: Metrics
     updates: UpdatesInFlight
+    rate_refresher: RateRefresher
 
     def web_app(self, webhook: WebhookIntake | None = None) -> web.Application:
         """Health, readiness and metrics (plus the webhook in webhook mode)."""
@@ -200,12 +209,14 @@ async def build_app(
     images_transport: httpx.AsyncBaseTransport | None = None,
     shortlinks_transport: httpx.AsyncBaseTransport | None = None,
     resolve_host: HostResolver | None = None,
+    rates_transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[App]:
     """Build the bot and its services; close them all on the way out.
 
     ``bot_session`` and the transports let tests and benchmarks put the
     outside services' fakes at their HTTP boundary.
     """
+    rates = rate_book(settings)  # first: a bad DEFAULT_CURRENCY stops the start
     store = open_store(settings.redis_url)
     metrics = Metrics()
     limits = telegram_limits(settings)
@@ -239,10 +250,19 @@ async def build_app(
     prefs = LanguagePrefs(store)
     i18n = create_i18n()
     notifier = AdminNotifier(bot, settings, prefs, i18n)
+    currencies = CurrencyChoices(store, default=settings.default_currency)
+    pricing = CardPricing(rates, currencies, shipping(settings))
     card_service = CardService(
-        bot, lookup, cards, sender, notifier, settings, metrics, rights, limits
+        bot, lookup, cards, sender, notifier, settings, metrics, rights, limits, pricing
     )
-    card_taps = CardTaps(cards, sender, i18n, settings.buy_url_template)
+    card_taps = CardTaps(cards, sender, i18n, settings.buy_url_template, pricing)
+    refresher = RateRefresher(
+        rates,
+        store,
+        url=settings.rates_url,
+        every=settings.rates_check_seconds,
+        transport=rates_transport,
+    )
     risk = RiskService(
         catbuy,
         gate,
@@ -268,10 +288,11 @@ async def build_app(
         "chat_rights": rights,
         "metrics": metrics,
         "i18n": i18n,
+        "currency_menu": CurrencyMenu(rates, currencies, GroupAdmins(bot)),
     }
     updates = UpdatesInFlight()
     dispatcher = create_dispatcher(UserLocale(i18n, prefs), services, updates)
-    app = App(settings, bot, dispatcher, store, services, metrics, updates)
+    app = App(settings, bot, dispatcher, store, services, metrics, updates, refresher)
     try:
         yield app
     finally:
@@ -284,6 +305,26 @@ async def build_app(
         await cache.aclose()
         await counters.flush()
         await store.aclose()
+
+
+def rate_book(settings: Settings) -> RateBook:
+    """The bundled reference rates, the operator's own and the markup; a default
+    currency nobody gives a rate for is a ``ConfigError``."""
+    rates = RateBook(bundled_reference(), settings.currency_rates, settings.rate_markup_percent)
+    default = settings.default_currency
+    if default and rates.rate(default) is None:
+        raise ConfigError(
+            f"DEFAULT_CURRENCY is invalid: no reference rate for {default}; "
+            f"give one in CURRENCY_RATES (e.g. {default}=12.9 units per 1 CNY)"
+        )
+    return rates
+
+
+def shipping(settings: Settings) -> Shipping | None:
+    """The operator's terms for the cost to the door; None without a shipping rate."""
+    if settings.shipping_cny_per_kg is None:
+        return None
+    return Shipping(settings.shipping_cny_per_kg, settings.service_fee_percent)
 
 
 def freeze_startup_heap() -> None:
@@ -307,10 +348,11 @@ async def run(settings: Settings) -> None:
         await reach_telegram(app.bot, settings)
         await register_commands(app.bot, app.services["i18n"])
         freeze_startup_heap()
-        if settings.webhook_url:
-            await _run_webhook(app)
-        else:
-            await _run_polling(app)
+        async with app.rate_refresher.running():
+            if settings.webhook_url:
+                await _run_webhook(app)
+            else:
+                await _run_polling(app)
 
 
 async def reach_telegram(bot: Bot, settings: Settings, *, patience: float = 30.0) -> None:

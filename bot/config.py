@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from babel.numbers import list_currencies
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # What an HTTP header value can carry: printable ASCII, no blanks inside.
 _API_KEY = re.compile(r"[!-~]+")
 _HOST_NAME = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?")
+_RATE_PAIR = re.compile(r"([A-Za-z]{3})\s*=\s*([0-9]{1,9}(?:\.[0-9]{1,12})?)")
+# A rate per CNY past this is a typo (the IRR, the weakest, is ~6,000).
+_RATE_LIMIT = Decimal(10) ** 6
 
 
 class ConfigError(Exception):
@@ -50,8 +55,17 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(None, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    default_currency: str | None = None
+    currency_rates: Annotated[dict[str, Decimal], NoDecode] = {}
+    rate_markup_percent: Decimal = Field(Decimal(0), ge=0, le=100, allow_inf_nan=False)
+    service_fee_percent: Decimal | None = Field(None, ge=0, le=100, allow_inf_nan=False)
+    shipping_cny_per_kg: Decimal | None = Field(None, gt=0, le=100_000, allow_inf_nan=False)
 
     # Settings of our own, beyond SPEC §1.
+    # Where newer reference rates come from (empty: the bundled ones only), and
+    # how often each replica looks for them.
+    rates_url: str | None = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+    rates_check_seconds: int = Field(600, ge=10)
     max_items_per_message: int = Field(3, ge=1, le=10)
     picker_ttl_seconds: int = Field(48 * 3600, ge=60)
     risk_repeat_seconds: int = Field(600, ge=0)
@@ -87,6 +101,62 @@ class Settings(BaseSettings):
         if not all(re.fullmatch(r"[a-z]{2,3}:[A-Za-z-]{2,10}", p) for p in pairs):
             raise ValueError("must look like en:en,ru:ru,zh:zh (locale:searchlang pairs)")
         return dict(p.split(":", 1) for p in pairs)
+
+    @field_validator("default_currency", mode="before")
+    @classmethod
+    def _check_currency(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return None
+        code = value.strip().upper()
+        if code not in _currency_codes():
+            raise ValueError("must be an ISO 4217 currency code, e.g. USD, EUR or CNY")
+        return code
+
+    @field_validator("currency_rates", mode="before")
+    @classmethod
+    def _parse_rates(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        rates: dict[str, Decimal] = {}
+        for pair in (p.strip() for p in value.split(",") if p.strip()):
+            match = _RATE_PAIR.fullmatch(pair)
+            if match is None:
+                raise ValueError("must look like RUB=12.9,USD=0.139 (units per 1 CNY)")
+            code, number = match[1].upper(), Decimal(match[2])
+            if code not in _currency_codes() or code == "CNY":
+                raise ValueError(f"{code} is not a currency to convert CNY into")
+            if not 0 < number < _RATE_LIMIT:
+                raise ValueError(f"the rate of {code} must be above 0 and below 1000000")
+            rates[code] = number
+        return rates
+
+    @field_validator(
+        "rate_markup_percent", "service_fee_percent", "shipping_cny_per_kg", mode="before"
+    )
+    @classmethod
+    def _plain_number(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        if not value.strip():  # set but empty: as if unset
+            return Decimal(0) if info.field_name == "rate_markup_percent" else None
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError("must be a number, e.g. 5 or 2.5") from None
+        if not number.is_finite() or abs(number.adjusted()) > 9:
+            raise ValueError("must be a plain number, e.g. 5 or 2.5")
+        return number
+
+    @field_validator("rates_url", mode="before")
+    @classmethod
+    def _check_rates_url(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str) and urlsplit(value).scheme != "https":
+            raise ValueError("must be an https URL (or empty: bundled rates only)")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -201,6 +271,10 @@ class Settings(BaseSettings):
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admin_ids
+
+
+def _currency_codes() -> frozenset[str]:
+    return frozenset(list_currencies())
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -18,6 +18,7 @@ def bot_env(**settings: str) -> dict[str, str]:
     """This environment without proxies, plus the bot's settings."""
     env = {k: v for k, v in os.environ.items() if not k.upper().endswith("_PROXY")}
     env["NO_PROXY"] = "127.0.0.1,localhost"
+    env["RATES_URL"] = ""  # no network in tests: the bundled reference rates only
     env.update(settings)
     return env
 

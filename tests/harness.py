@@ -81,6 +81,8 @@ async def running_bot(
         "admin_ids": str(ADMIN_ID),
         "telegram_send_interval": 0,
         "catbuy_rps": 50,
+        # Cards in CNY alone unless a test asks for a currency (tests/test_bot_currency.py).
+        "default_currency": "CNY",
         "_env_file": None,
     }
     values.update(settings)

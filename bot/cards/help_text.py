@@ -21,6 +21,7 @@ def help_text(*, is_admin: bool, max_items: int) -> str:
         "",
         _("/quota: your look-ups left today"),
         _("/lang: choose your language"),
+        _("/currency: the currency card prices are converted to"),
         _("/help: this text"),
     ]
     if is_admin:

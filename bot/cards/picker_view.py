@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from aiogram.types import InlineKeyboardButton
@@ -185,10 +185,19 @@ def _dimension_name(dim: Dimension) -> str:
     return _clean(dim.name) or _("Option")
 
 
-def picker_caption_lines(picker: VariantPicker, choice: Choice) -> list[str]:
+def _no_conversion(low: Decimal, high: Decimal | None = None) -> str:
+    return ""
+
+
+def picker_caption_lines(
+    picker: VariantPicker,
+    choice: Choice,
+    converted: Callable[[Decimal, Decimal | None], str] = _no_conversion,
+) -> list[str]:
     """HTML-escaped caption lines: the choice, then the SKU's or the range's price and stock.
 
     With nothing chosen the card's own price line stands; only stock and a hint show.
+    ``converted`` adds a converted figure after each CNY price (`` (≈ $12.37)``).
     """
     if not picker.has_variants or not picker.validate(choice):
         return []
@@ -201,14 +210,17 @@ def picker_caption_lines(picker: VariantPicker, choice: Choice) -> list[str]:
         )
         lines.append("🎯 " + html.escape(trim(chosen, CAPTION_LINE)))
     if summary.price is not None and summary.chosen:
-        price = html.escape(format_price(summary.price.low, summary.price.high))
+        low, high = summary.price.low, summary.price.high
+        price = f"<b>{html.escape(format_price(low, high))}</b>"
+        price += html.escape(converted(low, high))
         if summary.sku is not None:
-            line = html.escape(_("Variant price: {price}")).format(price=f"<b>{price}</b>")
+            line = html.escape(_("Variant price: {price}")).format(price=price)
             original = summary.original_price
             if original is not None and original > summary.price.high:
-                line += f"  <s>{html.escape(format_price(original))}</s>"
+                shown = format_price(original) + converted(original, None)
+                line += f"  <s>{html.escape(shown)}</s>"
         else:
-            line = html.escape(_("Price range: {price}")).format(price=f"<b>{price}</b>")
+            line = html.escape(_("Price range: {price}")).format(price=price)
         lines.append("💴 " + line)
     if not summary.in_stock:
         lines.append("🚫 " + html.escape(_("Out of stock")))

@@ -20,6 +20,7 @@ from aiogram.utils.i18n import ngettext
 from bot.cards.buttons import link_button, tap_button
 from bot.cards.picker import VariantPicker
 from bot.cards.picker_view import format_price, picker_caption_lines, picker_rows
+from bot.cards.prices import CardPricing, PriceWriter
 from bot.cards.state import CardState
 from bot.i18n.formatting import format_count, format_number
 from bot.items.item import Item, Platform
@@ -88,25 +89,35 @@ def render_card(
     buy_url_template: str | None,
     limit: int = CAPTION_LIMIT,
     picker: VariantPicker | None = None,
+    pricing: CardPricing | None = None,
 ) -> CardView:
     """The whole card for ``state``; the caption always fits ``limit``.
 
-    ``picker``, the picker of ``state.item`` when the caller has built it already.
+    ``picker``, the picker of ``state.item`` when the caller has built it already;
+    ``pricing``, how prices are converted (None: CNY only).
     """
     if picker is None:
         picker = VariantPicker(state.item)
     photo = card_photo(state, picker)
-    caption = render_caption(state, picker, limit=limit if photo else TEXT_LIMIT)
+    prices = pricing.writer(state.currency, state.lang) if pricing else None
+    caption = render_caption(state, picker, limit=limit if photo else TEXT_LIMIT, prices=prices)
     keyboard = render_keyboard(state, picker, token, buy_url_template=buy_url_template)
     return CardView(photo=photo, caption=caption, keyboard=keyboard)
 
 
-def render_caption(state: CardState, picker: VariantPicker, *, limit: int) -> str:
-    """Title first (in full when it fits), then price, facts and the picker's lines."""
+def render_caption(
+    state: CardState, picker: VariantPicker, *, limit: int, prices: PriceWriter | None = None
+) -> str:
+    """Title first (in full when it fits), then price, facts, the picker's lines and
+    the cost to the door; lines go from the end while the caption would not fit."""
     item = state.item
-    tail = [*_price_lines(item), *_fact_lines(item)]
+    prices = prices or PriceWriter(None, state.lang)
+    tail = [*_price_lines(item, prices), *_fact_lines(item)]
     if picker.has_variants:
-        tail.extend(picker_caption_lines(picker, state.choice))
+        tail.extend(picker_caption_lines(picker, state.choice, prices.converted))
+    landed = _landed_line(state, picker, prices)
+    if landed:
+        tail.append(landed)
     body = "\n".join(tail)
     body_length = visible_length(body)
     title = item.title or _("Untitled item")
@@ -149,18 +160,35 @@ def _fit(text: str, room: int) -> str:
     return cut.rstrip() + "…"
 
 
-def _price_lines(item: Item) -> list[str]:
+def _landed_line(state: CardState, picker: VariantPicker, prices: PriceWriter) -> str | None:
+    """The cost to the door of what the choice still allows: the chosen SKU (its own
+    weight when it has one), else the range left, else the item's price."""
+    item = state.item
+    price, weight = item.price, item.weight_grams
+    if picker.has_variants and picker.validate(state.choice):
+        summary = picker.summary(state.choice)
+        if summary.chosen and summary.price is not None:
+            price = summary.price
+        if summary.sku is not None and summary.sku.weight_grams:
+            weight = summary.sku.weight_grams
+    if price is None:
+        return None
+    line = prices.landed(price.low, price.high, weight)
+    return _escape(line) if line else None
+
+
+def _price_lines(item: Item, prices: PriceWriter) -> list[str]:
     if item.price is None:
         return [_("Price: not given")]
     price = format_price(item.price.low, item.price.high)
-    line = f"💴 <b>{_escape(price)}</b>"
+    line = f"💴 <b>{_escape(price)}</b>{_escape(prices.converted(item.price.low, item.price.high))}"
     if item.original_price is not None and item.original_price > item.price.high:
-        line += f"  <s>{_escape(format_price(item.original_price, item.original_price))}</s>"
+        line += f"  <s>{_escape(prices.price(item.original_price))}</s>"
     lines = [line]
     if item.price_tiers:
         tiers = " · ".join(
             _("from {count}: {price}").format(
-                count=format_count(tier.min_quantity), price=format_price(tier.price, tier.price)
+                count=format_count(tier.min_quantity), price=prices.price(tier.price)
             )
             for tier in item.price_tiers[:4]
         )

@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 from bot.cards.help_text import no_item_text
 from bot.cards.picker import VariantPicker
 from bot.cards.picker_view import page_of
+from bot.cards.prices import CardPricing
 from bot.cards.refusals import refusal_text
 from bot.cards.rendering import (
     MAX_BUTTONS,
@@ -39,6 +40,7 @@ from bot.config import Settings
 from bot.items.item import ItemRef
 from bot.links.message import CollectedItems
 from bot.lookup.service import Found, LookupResult, LookupService
+from bot.money.choices import holder_for
 from bot.ops.background import repeating
 from bot.ops.metrics import Metrics
 from bot.reports.admin_notices import AdminNotifier
@@ -84,8 +86,10 @@ class CardService:
         metrics: Metrics,
         rights: ChatRights,
         limits: TelegramLimits,
+        pricing: CardPricing,
     ) -> None:
         self._bot = bot
+        self._pricing = pricing
         self._rights = rights
         self._limits = limits
         # Items being looked up, per chat: their cards are about to queue.
@@ -128,9 +132,15 @@ class CardService:
             if not self._looking_up[paste.chat_id]:
                 del self._looking_up[paste.chat_id]
         notes: list[str] = []
+        currency: str | None = None
         for ref, result in zip(refs, results, strict=True):
             if isinstance(result, Found):
-                await self._send_card(paste, ref, result)
+                if currency is None:  # in a group the group's, whoever pasted
+                    holder = holder_for(
+                        chat_id=paste.chat_id, user_id=paste.user_id, is_group=paste.is_group
+                    )
+                    currency = await self._pricing.choices.currency(holder, paste.lang)
+                await self._send_card(paste, ref, result, currency)
             else:
                 text = refusal_text(result, ref)
                 if text not in notes:
@@ -189,7 +199,7 @@ class CardService:
         )
         return result
 
-    async def _send_card(self, paste: Paste, ref: ItemRef, found: Found) -> None:
+    async def _send_card(self, paste: Paste, ref: ItemRef, found: Found, currency: str) -> None:
         item = found.item
         picker = VariantPicker(item)
         choice = picker.empty_choice()
@@ -202,10 +212,15 @@ class CardService:
             pages=page_of(picker, choice, max_buttons=MAX_BUTTONS - OWN_BUTTONS),
             photo=VARIANT_PHOTO if picker.summary(choice).image else 0,
             source_url=ref.canonical_url,
+            currency=currency,
         )
         token = new_token()
         view = render_card(
-            state, token, buy_url_template=self._settings.buy_url_template, picker=picker
+            state,
+            token,
+            buy_url_template=self._settings.buy_url_template,
+            picker=picker,
+            pricing=self._pricing,
         )
         # Saved while Telegram takes the card: a tap can only come once it has arrived.
         saving = asyncio.ensure_future(self._save(token, state))

@@ -71,6 +71,7 @@ class _Shown(BaseModel):
     pages: tuple[int, ...]  # option page shown, per picker dimension
     photo: int = 0  # gallery index (the card renderer gives negative values a meaning)
     source_url: str  # canonical item URL
+    currency: str | None = None  # prices converted to; None: by the card's language
 
 
 class CardState(_Shown):

@@ -21,6 +21,7 @@ from cachetools import LRUCache
 
 from bot.cards.picker import VariantPicker
 from bot.cards.picker_view import page_sizes
+from bot.cards.prices import CardPricing
 from bot.cards.rendering import MAX_BUTTONS, OWN_BUTTONS, VARIANT_PHOTO, card_photo, render_card
 from bot.cards.sending import CardSender
 from bot.cards.state import CardBusy, CardState, CardStore
@@ -126,7 +127,15 @@ class CardTaps:
     redraw reads the stored state again once its edit has landed.
     """
 
-    def __init__(self, cards: CardStore, sender: CardSender, i18n: I18n, buy_url: str | None):
+    def __init__(
+        self,
+        cards: CardStore,
+        sender: CardSender,
+        i18n: I18n,
+        buy_url: str | None,
+        pricing: CardPricing | None = None,
+    ):
+        self._pricing = pricing
         self._cards = cards
         self._sender = sender
         self._i18n = i18n
@@ -194,7 +203,13 @@ class CardTaps:
                 return
             picker = self._picker(latest.item)
             with self._i18n.use_locale(latest.lang):
-                view = render_card(latest, token, buy_url_template=self._buy_url, picker=picker)
+                view = render_card(
+                    latest,
+                    token,
+                    buy_url_template=self._buy_url,
+                    picker=picker,
+                    pricing=self._pricing,
+                )
             shown_photo = card_photo(turns.shown, picker) if turns.shown else None
             try:
                 await self._sender.edit(message, view, photo_changed=shown_photo != view.photo)

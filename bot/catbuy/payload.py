@@ -353,6 +353,7 @@ class SkuPayload(BaseModel):
     price: Money = None
     original_price: Money = Field(None, validation_alias=_ORIGINAL_PRICE)
     quantity: Count = None
+    weight: Grams = None
 
 
 class TierPayload(BaseModel):
@@ -505,6 +506,7 @@ def _skus(data: ItemPayload) -> tuple[Sku, ...]:
             price=entry.price,
             original_price=entry.original_price,
             stock=entry.quantity,
+            weight_grams=entry.weight,
         )
     return tuple(skus.values())
 

@@ -107,6 +107,7 @@ class Sku(BaseModel):
     price: Decimal | None = None
     original_price: Decimal | None = None
     stock: int | None = None
+    weight_grams: Decimal | None = None  # when the payload gives the SKU's own
 
 
 class Item(BaseModel):

@@ -49,3 +49,9 @@ class LangPick(CallbackData, prefix="l"):
     """A language chosen in /lang."""
 
     code: str
+
+
+class CurrencyPick(CallbackData, prefix="cur"):
+    """A currency chosen on the /currency keyboard (``CNY``: no conversion)."""
+
+    code: str

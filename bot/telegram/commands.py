@@ -20,6 +20,7 @@ def command_menu() -> list[BotCommand]:
         BotCommand(command="help", description=_("How to use the bot")),
         BotCommand(command="quota", description=_("Your look-ups left today")),
         BotCommand(command="lang", description=_("Choose your language")),
+        BotCommand(command="currency", description=_("Currency of card prices")),
     ]
 
 
