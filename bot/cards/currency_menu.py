@@ -26,6 +26,11 @@ from bot.telegram.group_admins import GroupAdmins
 
 log = logging.getLogger(__name__)
 
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
 PER_ROW = 4
 SIGNIFICANT_DIGITS = 5
 CHOSEN_MARK = "✅ "
@@ -68,10 +73,10 @@ class CurrencyMenu:
                 _("This group's cards show prices in: {currency}")
                 if asker.is_group
                 else _("Your cards show prices in: {currency}")
-            ).format(currency=f"<b>{html.escape(_currency_name(currency, lang))}</b>"),
-            html.escape(self._rate_text(currency, lang)),
+            ).format(currency=f"<b>{_escape(_currency_name(currency, lang))}</b>"),
+            _escape(self._rate_text(currency, lang)),
             "",
-            html.escape(
+            _escape(
                 _("Group admins can choose another one below, or send /currency EUR.")
                 if asker.is_group
                 else _("Choose another one below, or send /currency EUR.")
@@ -87,33 +92,33 @@ class CurrencyMenu:
             text = _("Unknown currency: {code}. Supported: {codes}.").format(
                 code=wanted.strip()[:16], codes=", ".join(self._rates.currencies())
             )
-            return MenuAnswer(html.escape(text), _("Unknown currency."))
+            return MenuAnswer(_escape(text), _("Unknown currency."))
         if self._rates.rate(code) is None:
             text = _("There is no exchange rate for {code} here. Supported: {codes}.").format(
                 code=code, codes=", ".join(self._rates.currencies())
             )
             return MenuAnswer(
-                html.escape(text), _("There is no exchange rate for {code} here.").format(code=code)
+                _escape(text), _("There is no exchange rate for {code} here.").format(code=code)
             )
         if asker.is_group and not await self._admins.is_admin(
             asker.chat_id, asker.user_id, on_behalf_of=asker.on_behalf_of
         ):
             text = _("Only the group's admins can change its currency.")
-            return MenuAnswer(html.escape(text), text)
+            return MenuAnswer(_escape(text), text)
         holder = holder_for(chat_id=asker.chat_id, user_id=asker.user_id, is_group=asker.is_group)
         try:
             await self._choices.choose(holder, code)
         except RedisError:
             log.warning("store unreachable: currency choice not saved")
             text = _("Couldn't save the choice just now. Please try again in a minute.")
-            return MenuAnswer(html.escape(text), text)
+            return MenuAnswer(_escape(text), text)
         if code == CNY:
             text = _("Cards now show prices in CNY only.")
         else:
             text = _("Cards now show prices in {currency} too.").format(
                 currency=_currency_name(code, lang)
             )
-        return MenuAnswer(html.escape(text), text, changed=True)
+        return MenuAnswer(_escape(text), text, changed=True)
 
     def _rate_text(self, currency: str, lang: str) -> str:
         rate = self._rates.rate(currency)
