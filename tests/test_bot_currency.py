@@ -146,6 +146,7 @@ async def test_a_reference_rate_names_the_ecb_and_its_date(money_bot: Harness) -
     await command(money_bot, "/currency GBP", 431)
     text = await command(money_bot, "/currency", 431)
     assert "European Central Bank reference rate of Oct 30, 2026" in text
+    assert "1 CNY = 0.11218 GBP" in text  # 0.83380 / 7.4326 per EUR, five digits
     assert "British Pound (GBP)" in text
 
 
@@ -248,3 +249,18 @@ async def test_a_long_title_keeps_its_room_and_the_price_with_conversion(
     assert visible_length(caption) <= 1024
     assert caption.startswith("<b>很长的标题")
     assert f"💴 <b>¥89.00 – 109.00</b> (≈ 1{NBSP}148 – 1{NBSP}406{NBSP}₽)" in caption
+
+
+async def test_help_names_currency(money_bot: Harness) -> None:
+    assert "/currency: the currency card prices are converted to" in await command(
+        money_bot, "/help", 495
+    )
+    assert "/currency: валюта" in await command(money_bot, "/help", 495, "ru")
+
+
+async def test_a_group_admin_is_asked_once_and_remembered_briefly(money_bot: Harness) -> None:
+    group = {"chat_id": GROUP, "chat_type": "supergroup"}
+    money_bot.session.telegram.set_member_status(GROUP, 496, "creator")
+    for code in ("EUR", "GBP", "USD"):
+        await command(money_bot, f"/currency {code}", 496, **group)
+    assert len(money_bot.session.calls("getChatMember")) == 1

@@ -272,12 +272,14 @@ async def test_command_menu_is_registered_once_per_language() -> None:
         "help": "How to use the bot",
         "quota": "Your look-ups left today",
         "lang": "Choose your language",
+        "currency": "Currency of card prices",
     }
     assert descriptions["ru"]["lang"] == "Выбрать язык"
+    assert descriptions["ru"]["currency"] == "Валюта цен в карточках"
     assert descriptions["zh"]["help"] == "使用说明"
     assert descriptions["es"]["quota"] == "Tus consultas restantes de hoy"
     for lang in ("ru", "zh", "es"):
-        assert set(descriptions[lang]) == {"help", "quota", "lang"}
+        assert set(descriptions[lang]) == {"help", "quota", "lang", "currency"}
         assert descriptions[lang]["help"] != descriptions[None]["help"]
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import html
 import logging
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from babel.numbers import get_currency_name
+from babel.numbers import format_decimal, get_currency_name
 from redis.exceptions import RedisError
 
 from bot.i18n.formatting import babel_locale, format_day, format_number
@@ -133,7 +133,9 @@ class CurrencyMenu:
 
 def describe_rate(rate: Rate, lang: str) -> str:
     """``1 CNY = 0.15031 USD · ECB reference rate of Oct 30, 2026 · 2% markup included``."""
-    amount = format_number(rate.per_cny, _digits(rate.per_cny), lang)
+    quantum = Decimal(1).scaleb(-_digits(rate.per_cny))
+    shown = rate.per_cny.quantize(quantum, rounding=ROUND_HALF_UP).normalize()
+    amount = format_decimal(shown, locale=babel_locale(lang), decimal_quantization=False)
     parts = [f"1 CNY = {amount} {rate.currency}"]
     if rate.source is RateSource.OPERATOR:
         parts.append(_("the operator's own rate"))
