@@ -8,11 +8,15 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from bot.money.choices import CurrencyChoices, Holder, holder_for
 from bot.money.conversion import Shipping, convert, landed_cost, rounded
 from bot.money.currencies import currency_for_language, display_digits, normalize_code
 from bot.money.rates import Rate, RateBook, RateSource, ReferenceRates
 from bot.money.reference import BadReference, bundled_reference, parse_daily_csv, parse_daily_xml
+from bot.storage.store import open_store
 
 D = Decimal
 DAY = date(2026, 12, 3)
@@ -197,3 +201,25 @@ def test_the_one_day_csv_as_the_ecb_writes_it() -> None:
     )
     assert reference.day == date(2026, 10, 30)
     assert reference.per_cny["USD"] == D("1.1172") / D("7.4326")
+
+
+async def test_a_store_that_is_down_means_the_default_and_a_refused_choice() -> None:
+    store = open_store("redis://127.0.0.1:1/0", timeout=0.2)  # nothing listens there
+    try:
+        choices = CurrencyChoices(store, default="EUR")
+        assert await choices.currency(Holder("u", 1), "en") == "EUR"
+        with pytest.raises(RedisError):
+            await choices.choose(Holder("u", 1), "USD")
+    finally:
+        await store.aclose()
+
+
+async def test_choices_are_per_user_and_per_group(redis: Redis) -> None:
+    choices, other_replica = CurrencyChoices(redis), CurrencyChoices(redis)
+    user = holder_for(chat_id=5, user_id=5, is_group=False)
+    group = holder_for(chat_id=-100, user_id=5, is_group=True)
+    await choices.choose(group, "EUR")
+    assert await other_replica.currency(group, "en") == "EUR"
+    assert await other_replica.currency(user, "ru") == "RUB"  # by language
+    await redis.set(user.key, "garbage")
+    assert await CurrencyChoices(redis).currency(user, "zh") == "CNY"
