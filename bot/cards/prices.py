@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from aiogram.utils.i18n import gettext as _
-from babel.numbers import NumberPattern, get_currency_symbol
+from babel.numbers import NumberPattern
 
 from bot.cards.picker_view import format_price
 from bot.i18n.formatting import babel_locale, format_number
@@ -77,7 +77,7 @@ class PriceWriter:
         return "🚚 " + text
 
     def _includes(self, cost: LandedCost) -> str:
-        weight = _("{weight} kg").format(weight=format_number(cost.weight_kg, 2, self._lang))
+        weight = _("{weight} kg").format(weight=_kilograms(cost.weight_kg, self._lang))
         if cost.fee_percent:
             fee = _format_percent(cost.fee_percent, self._lang)
             return _("item + {fee} fee + {weight} shipping").format(fee=fee, weight=weight)
@@ -99,28 +99,71 @@ def _cents(amount: Decimal) -> Decimal:
 
 def format_money(amount: Decimal, currency: str, lang: str) -> str:
     """``$12.37``, ``1 148 ₽``, ``12,37 US$``: an amount already rounded for its currency."""
-    locale = babel_locale(lang)
-    text = _currency_pattern(lang, display_digits(currency)).apply(
-        amount, locale, currency=currency, currency_digits=False
-    )
-    text = _LETTERS_THEN_DIGIT.sub("\\1\xa0", text)
-    return _DIGIT_THEN_LETTERS.sub("\xa0\\1", text)
+    layout = _money_layout(lang, currency, display_digits(currency))
+    return layout.write(amount) if layout else _babel_money(amount, currency, lang)
 
 
 def format_money_range(low: Decimal, high: Decimal, currency: str, lang: str) -> str:
     """``$12.37 – 15.15``, ``1 148 – 1 406 ₽``: the symbol written once."""
-    first, last = format_money(low, currency, lang), format_money(high, currency, lang)
-    symbol = _symbol(currency, lang)
-    if first.endswith(symbol) and last.endswith(symbol):  # "1 148 ₽"
-        return f"{first.removesuffix(symbol).rstrip()} – {last}"
-    if first.startswith(symbol) and last.startswith(symbol):  # "$12.37"
-        return f"{first} – {last.removeprefix(symbol).lstrip()}"
-    return f"{first} – {last}"
+    layout = _money_layout(lang, currency, display_digits(currency))
+    if layout is None:
+        return f"{format_money(low, currency, lang)} – {format_money(high, currency, lang)}"
+    if layout.suffix and not layout.prefix:  # "1 148 ₽"
+        return f"{layout.number(low)} – {layout.write(high)}"
+    if layout.prefix and not layout.suffix:  # "$12.37"
+        return f"{layout.write(low)} – {layout.number(high)}"
+    return f"{layout.write(low)} – {layout.write(high)}"
 
 
-@lru_cache(maxsize=128)
-def _symbol(currency: str, lang: str) -> str:
-    return str(get_currency_symbol(currency, babel_locale(lang)))
+@dataclass(frozen=True, slots=True)
+class _MoneyLayout:
+    """How a language writes amounts of one currency, learnt once from Babel.
+
+    Babel's pattern machinery costs ~40 µs an amount, and a card writes up to
+    ten; what it writes for a sample amount gives the symbol's place and the
+    separators, and plain string formatting does the rest in ~2 µs.
+    """
+
+    prefix: str
+    suffix: str
+    group: str
+    decimal: str
+    digits: int
+
+    def number(self, amount: Decimal) -> str:
+        text = f"{amount:,.{self.digits}f}"
+        return text.replace(",", "\0").replace(".", self.decimal).replace("\0", self.group)
+
+    def write(self, amount: Decimal) -> str:
+        return f"{self.prefix}{self.number(amount)}{self.suffix}"
+
+
+_SAMPLE = re.compile(r"1(?P<group>\D*)234(?P=group)567(?:(?P<decimal>\D+)89)?")
+
+
+@lru_cache(maxsize=256)
+def _money_layout(lang: str, currency: str, digits: int) -> _MoneyLayout | None:
+    """The layout, or None when Babel's sample does not read plainly (then Babel writes)."""
+    sample = _babel_money(Decimal("1234567.89" if digits else "1234567"), currency, lang)
+    found = _SAMPLE.search(sample)
+    if found is None or (digits > 0) != bool(found["decimal"]):
+        return None
+    return _MoneyLayout(
+        prefix=sample[: found.start()],
+        suffix=sample[found.end() :],
+        group=found["group"],
+        decimal=found["decimal"] or ".",
+        digits=digits,
+    )
+
+
+def _babel_money(amount: Decimal, currency: str, lang: str) -> str:
+    """Babel's own writing of ``amount``, letters spaced from digits as CLDR asks."""
+    text = _currency_pattern(lang, display_digits(currency)).apply(
+        amount, babel_locale(lang), currency=currency, currency_digits=False
+    )
+    text = _LETTERS_THEN_DIGIT.sub("\\1\xa0", text)
+    return str(_DIGIT_THEN_LETTERS.sub("\xa0\\1", text))
 
 
 @lru_cache(maxsize=64)
@@ -138,6 +181,12 @@ def _percent_pattern(lang: str) -> NumberPattern:
     return pattern
 
 
+@lru_cache(maxsize=1024)
+def _kilograms(weight_kg: Decimal, lang: str) -> str:
+    return format_number(weight_kg, 2, lang)
+
+
+@lru_cache(maxsize=64)
 def _format_percent(percent: Decimal, lang: str) -> str:
     """``5%``, ``2.5%``, ``5 %``: as the language writes a percentage."""
     return str(_percent_pattern(lang).apply(percent / 100, babel_locale(lang)))
