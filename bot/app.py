@@ -153,22 +153,29 @@ def create_dispatcher(
     """A Dispatcher with every router; ``services`` reach handlers as keyword arguments."""
     from handlers import create_router  # the one place bot/ imports handlers/
     from handlers.errors import on_error
+    from handlers.filters import ForTheBot
 
     # No handler keeps conversation state: without FSM, aiogram skips a storage
     # look-up and an isolation lock on every update, chatter included.
     dispatcher = Dispatcher(disable_fsm=True)
+    # Link-free group chatter is turned away at the door, before any router is
+    # tried and before the services are handed over: it costs one async filter.
+    dispatcher.message.filter(ForTheBot())
+    tree = create_router()
     provide = Services(services)
+    # At the tree's root, before its filters: an admins-only router's filter
+    # reads the settings as its handlers do.
+    for observer in (tree.message, tree.callback_query, tree.my_chat_member):
+        observer.outer_middleware(provide)
     for kind, observer in (
         ("message", dispatcher.message),
         ("callback", dispatcher.callback_query),
     ):
-        observer.middleware(provide)
         observer.middleware(UpdateOutcomes(services["metrics"], kind))
         observer.middleware(i18n_middleware)
-    dispatcher.my_chat_member.middleware(provide)
     dispatcher.update.outer_middleware(updates)
     dispatcher.errors.middleware(provide)
-    dispatcher.include_router(create_router())
+    dispatcher.include_router(tree)
     dispatcher.errors.register(on_error)
     return dispatcher
 
