@@ -11,7 +11,7 @@ import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -235,89 +235,94 @@ async def build_app(
     shortlinks_transport: httpx.AsyncBaseTransport | None = None,
     resolve_host: HostResolver | None = None,
 ) -> AsyncIterator[App]:
-    """Build the bot and its services; close them all on the way out.
+    """Build the bot and its services; close them all on the way out, even
+    when one of them fails to close (its error is raised once all are closed).
 
     ``bot_session`` and the transports let tests and benchmarks put the
     outside services' fakes at their HTTP boundary.
     """
-    store = open_store(settings.redis_url)
-    metrics = Metrics()
-    limits = telegram_limits(settings)
-    bot = create_bot(settings, bot_session, limits)
-    catbuy = CatBuyClient(
-        settings.catbuy_base_url,
-        settings.catbuy_api_key,
-        timeout=settings.catbuy_timeout_seconds,
-        transport=catbuy_transport,
-        on_call=upstream_recorder(metrics),
-    )
-    images = httpx.AsyncClient(timeout=IMAGE_TIMEOUT, transport=images_transport)
-    resolver = ShortLinkResolver(store, transport=shortlinks_transport, resolve_host=resolve_host)
-    breaker = Breaker(store, cooldown_seconds=settings.breaker_cooldown_seconds)
-    pacer = Pacer(store, rps=settings.catbuy_rps, max_wait=settings.max_queue_wait_seconds)
-    gate = UpstreamGate(pacer, breaker)
-    counters = DailyCounters(store)
-    ledger = QuotaLedger(
-        store,
-        user_quota=settings.user_daily_quota,
-        chat_quota=settings.chat_daily_quota,
-        daily_budget=settings.daily_budget_requests,
-    )
-    cache = ItemCache(store, ttl_seconds=settings.cache_ttl_seconds)
-    lookup = LookupService(
-        catbuy, gate, ledger, cache, counters, timeout=settings.catbuy_timeout_seconds
-    )
-    cards = CardStore(store, ttl_seconds=settings.picker_ttl_seconds)
-    rights = ChatRights()
-    sender = CardSender(bot, PhotoDownloader(images, resolve_host=resolve_host), store, rights)
-    prefs = LanguagePrefs(store)
-    i18n = create_i18n()
-    notifier = AdminNotifier(bot, settings, prefs, i18n)
-    card_service = CardService(
-        bot, lookup, cards, sender, notifier, settings, metrics, rights, limits
-    )
-    card_taps = CardTaps(cards, sender, i18n, settings.buy_url_template)
-    risk = RiskService(
-        catbuy,
-        gate,
-        store,
-        daily_budget=settings.risk_daily_budget,
-        repeat_seconds=settings.risk_repeat_seconds,
-        timeout_seconds=settings.catbuy_timeout_seconds,
-        counters=counters,
-    )
-    services = Services(
-        settings=settings,
-        lookup=lookup,
-        cards=cards,
-        card_service=card_service,
-        card_taps=card_taps,
-        notifier=notifier,
-        resolver=resolver,
-        ledger=ledger,
-        counters=counters,
-        breaker=breaker,
-        risk=risk,
-        prefs=prefs,
-        chat_rights=rights,
-        metrics=metrics,
-        i18n=i18n,
-    )
-    updates = UpdatesInFlight()
-    dispatcher = create_dispatcher(UserLocale(i18n, prefs), services, updates)
-    app = App(settings, bot, dispatcher, store, services, metrics, updates)
-    try:
-        yield app
-    finally:
-        await lookup.aclose()
-        await pacer.aclose()
-        await resolver.aclose()
-        await images.aclose()
-        await catbuy.aclose()
-        await bot.session.close()
-        await cache.aclose()
-        await counters.flush()
-        await store.aclose()
+    async with AsyncExitStack() as closing:
+        # Closed in the reverse order, each even when one before it failed: the
+        # look-ups stop first, then the pacer lets its waiters go, the clients
+        # close, the cache finishes its writes, the counters are written after
+        # all that counts, and the store goes last.
+        store = open_store(settings.redis_url)
+        closing.push_async_callback(store.aclose)
+        counters = DailyCounters(store)
+        closing.push_async_callback(counters.flush)
+        cache = ItemCache(store, ttl_seconds=settings.cache_ttl_seconds)
+        closing.push_async_callback(cache.aclose)
+        metrics = Metrics()
+        limits = telegram_limits(settings)
+        bot = create_bot(settings, bot_session, limits)
+        closing.push_async_callback(bot.session.close)
+        catbuy = CatBuyClient(
+            settings.catbuy_base_url,
+            settings.catbuy_api_key,
+            timeout=settings.catbuy_timeout_seconds,
+            transport=catbuy_transport,
+            on_call=upstream_recorder(metrics),
+        )
+        closing.push_async_callback(catbuy.aclose)
+        images = httpx.AsyncClient(timeout=IMAGE_TIMEOUT, transport=images_transport)
+        closing.push_async_callback(images.aclose)
+        resolver = ShortLinkResolver(
+            store, transport=shortlinks_transport, resolve_host=resolve_host
+        )
+        closing.push_async_callback(resolver.aclose)
+        breaker = Breaker(store, cooldown_seconds=settings.breaker_cooldown_seconds)
+        pacer = Pacer(store, rps=settings.catbuy_rps, max_wait=settings.max_queue_wait_seconds)
+        closing.push_async_callback(pacer.aclose)
+        gate = UpstreamGate(pacer, breaker)
+        ledger = QuotaLedger(
+            store,
+            user_quota=settings.user_daily_quota,
+            chat_quota=settings.chat_daily_quota,
+            daily_budget=settings.daily_budget_requests,
+        )
+        lookup = LookupService(
+            catbuy, gate, ledger, cache, counters, timeout=settings.catbuy_timeout_seconds
+        )
+        closing.push_async_callback(lookup.aclose)
+        cards = CardStore(store, ttl_seconds=settings.picker_ttl_seconds)
+        rights = ChatRights()
+        sender = CardSender(bot, PhotoDownloader(images, resolve_host=resolve_host), store, rights)
+        prefs = LanguagePrefs(store)
+        i18n = create_i18n()
+        notifier = AdminNotifier(bot, settings, prefs, i18n)
+        card_service = CardService(
+            bot, lookup, cards, sender, notifier, settings, metrics, rights, limits
+        )
+        card_taps = CardTaps(cards, sender, i18n, settings.buy_url_template)
+        risk = RiskService(
+            catbuy,
+            gate,
+            store,
+            daily_budget=settings.risk_daily_budget,
+            repeat_seconds=settings.risk_repeat_seconds,
+            timeout_seconds=settings.catbuy_timeout_seconds,
+            counters=counters,
+        )
+        services = Services(
+            settings=settings,
+            lookup=lookup,
+            cards=cards,
+            card_service=card_service,
+            card_taps=card_taps,
+            notifier=notifier,
+            resolver=resolver,
+            ledger=ledger,
+            counters=counters,
+            breaker=breaker,
+            risk=risk,
+            prefs=prefs,
+            chat_rights=rights,
+            metrics=metrics,
+            i18n=i18n,
+        )
+        updates = UpdatesInFlight()
+        dispatcher = create_dispatcher(UserLocale(i18n, prefs), services, updates)
+        yield App(settings, bot, dispatcher, store, services, metrics, updates)
 
 
 def freeze_startup_heap() -> None:
