@@ -1,4 +1,4 @@
-"""The composition root: builds every long-lived object once and runs the bot.
+"""The composition root: builds every long-lived object once (``bot.run`` runs them).
 
 Clients, the store, services and the Dispatcher are made here and handed to
 handlers as keyword arguments (``Services``, one field a keyword). No globals elsewhere.
@@ -7,9 +7,7 @@ handlers as keyword arguments (``Services``, one field a keyword). No globals el
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
-import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, fields
@@ -22,12 +20,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import (
-    TelegramNetworkError,
-    TelegramNotFound,
-    TelegramServerError,
-    TelegramUnauthorizedError,
-)
 from aiogram.types import TelegramObject
 from aiogram.utils.i18n import I18n
 from aiohttp import web
@@ -44,7 +36,7 @@ from bot.cards.service import CardService
 from bot.cards.state import CardStore
 from bot.cards.taps import CardTaps
 from bot.catbuy.client import CatBuyClient
-from bot.config import ConfigError, Settings
+from bot.config import Settings
 from bot.i18n.language import LanguagePrefs
 from bot.i18n.user_locale import UserLocale, create_i18n
 from bot.links.public_hosts import HostResolver
@@ -58,14 +50,11 @@ from bot.risk.service import RiskService
 from bot.storage.store import open_store
 from bot.telegram.answer_models import keep_response_models
 from bot.telegram.chat_rights import ChatRights
-from bot.telegram.commands import register_commands
 from bot.telegram.flood_limits import TelegramLimits
 from bot.telegram.webhook import (
     WebhookIntake,
     create_web_app,
     readiness,
-    run_web_server,
-    set_webhook,
 )
 
 log = logging.getLogger(__name__)
@@ -73,13 +62,6 @@ log = logging.getLogger(__name__)
 IMAGE_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 # What an aiogram middleware passes an event on to.
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
-# How long a stopping bot waits for the updates under way (the webhook's drain too).
-DRAIN_SECONDS = 20.0
-# Updates handled at once, at most: past it, polling stops taking more and the
-# webhook answers 503 (Telegram delivers again later). A Redis stall otherwise
-# piles up tasks, each with a Redis connection, until the process runs out of
-# file descriptors.
-MAX_UPDATES_IN_FLIGHT = 500
 
 
 def create_bot(
@@ -323,114 +305,3 @@ async def build_app(
         updates = UpdatesInFlight()
         dispatcher = create_dispatcher(UserLocale(i18n, prefs), services, updates)
         yield App(settings, bot, dispatcher, store, services, metrics, updates)
-
-
-def freeze_startup_heap() -> None:
-    """Leave what start-up built out of every later garbage collection.
-
-    aiogram's types and pydantic's schemas are ~230,000 objects that live as
-    long as the process; a full collection over them stalled every chat for
-    ~0.2 s on a small VM, whenever enough new objects had piled up.
-    """
-    gc.collect()
-    gc.freeze()
-
-
-class StartupError(Exception):
-    """The bot cannot start for a reason outside its settings (Telegram unreachable)."""
-
-
-async def run(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM: webhook mode when WEBHOOK_URL is set, else polling."""
-    async with build_app(settings) as app:
-        await reach_telegram(app.bot, settings)
-        await register_commands(app.bot, app.services.i18n)
-        freeze_startup_heap()
-        if settings.webhook_url:
-            await _run_webhook(app)
-        else:
-            await _run_polling(app)
-
-
-async def reach_telegram(bot: Bot, settings: Settings, *, patience: float = 30.0) -> None:
-    """Ask Telegram who the bot is before anything else.
-
-    A refused token is a ``ConfigError`` (it names BOT_TOKEN); a server that
-    does not answer (it may be starting beside the bot) is asked again for
-    ``patience`` seconds, then a ``StartupError``. Neither carries Telegram's
-    words, which can hold the request's URL, and so the token.
-    """
-    where = settings.telegram_api_url or "api.telegram.org"
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + patience
-    pause = 1.0
-    while True:
-        try:
-            await bot.get_me()
-            return
-        except (TelegramUnauthorizedError, TelegramNotFound):
-            raise ConfigError(f"BOT_TOKEN: {where} refused this token") from None
-        except (TelegramNetworkError, TelegramServerError) as error:
-            if loop.time() + pause > deadline:
-                reason = type(error).__name__
-                raise StartupError(f"cannot reach Telegram at {where} ({reason})") from None
-            log.warning("Telegram not reachable yet at %s; asking again in %.0f s", where, pause)
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 8.0)
-
-
-async def _run_polling(app: App) -> None:
-    settings = app.settings
-    runner = None
-    if settings.metrics_port:
-        runner = await run_web_server(
-            app.web_app(),
-            settings.web_server_host,
-            settings.metrics_port,
-            port_setting="METRICS_PORT",
-        )
-    try:
-        await app.bot.delete_webhook(drop_pending_updates=False)
-        await app.dispatcher.start_polling(
-            app.bot,
-            allowed_updates=app.dispatcher.resolve_used_update_types(),
-            close_bot_session=False,
-            tasks_concurrency_limit=MAX_UPDATES_IN_FLIGHT,
-        )
-        log.info("stopping: draining updates in flight")
-        await app.updates.drain(DRAIN_SECONDS)
-    finally:
-        if runner is not None:
-            await runner.cleanup()
-
-
-async def _run_webhook(app: App) -> None:
-    settings = app.settings
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    intake = WebhookIntake(
-        app.dispatcher,
-        app.bot,
-        app.store,
-        path=settings.webhook_path,
-        secret=secret,
-        drain_timeout=DRAIN_SECONDS,
-        max_in_flight=MAX_UPDATES_IN_FLIGHT,
-    )
-    runner = await run_web_server(
-        app.web_app(intake), settings.web_server_host, settings.web_server_port
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        url = f"{settings.webhook_url}{settings.webhook_path}"
-        await set_webhook(app.bot, app.dispatcher, url=url, secret=secret)
-        log.info(
-            "webhook mode: listening on %s:%s", settings.web_server_host, settings.web_server_port
-        )
-        await stop.wait()
-        log.info("stopping: draining updates in flight")
-        await intake.drain()
-    finally:
-        await runner.cleanup()
