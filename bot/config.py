@@ -26,7 +26,8 @@ class ConfigError(Exception):
 
 
 class Settings(BaseSettings):
-    """Every knob of the bot. Names and defaults of SPEC §1 are fixed."""
+    """Every knob of the bot. The names and defaults of the documented variables
+    (README, "Configuration") are the operator's interface: they do not change."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
@@ -61,7 +62,7 @@ class Settings(BaseSettings):
     service_fee_percent: Decimal | None = Field(None, ge=0, le=100, allow_inf_nan=False)
     shipping_cny_per_kg: Decimal | None = Field(None, gt=0, le=100_000, allow_inf_nan=False)
 
-    # Settings of our own, beyond SPEC §1.
+    # Settings of our own, beyond the documented interface.
     # Where newer reference rates come from (empty: the bundled ones only), and
     # how often each replica looks for them.
     rates_url: str | None = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
