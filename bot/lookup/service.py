@@ -3,9 +3,15 @@
 The order guards the balance: the cache (free) → coalescing (identical
 look-ups in flight share one fetch, in this process and across replicas) →
 the quota ledger (charged all-or-nothing) → the gate (the breaker, then the
-user's fair, paced turn and 429 retries) → the upstream → the cache. A
-failure gives the quota back as the ledger's rules say (all of it when the
-breaker refused); the whole look-up is bounded by ``CATBUY_TIMEOUT_SECONDS``.
+user's fair, paced turn and 429 retries) → the upstream → the cache.
+
+A call that may have been billed is charged like a found item, whatever its
+answer: a broken one, a 5xx, a timeout after the request left. Only a call
+that never left, or that the upstream refused without billing (401, 402,
+429), gives the charge back, quota and budget. A failure that may have been
+billed holds the item (``bot.lookup.item_cache``): re-pastes get the same
+answer, free, so no user causes more possibly-billed calls than their quota.
+The whole look-up is bounded by ``CATBUY_TIMEOUT_SECONDS``.
 The cache, the lock, the charge and a free upstream slot take one round trip
 (``bot.lookup.admission``).
 Handlers turn the result into words.
@@ -30,7 +36,6 @@ from bot.catbuy.errors import (
     CatBuyError,
     InvalidUrl,
     ItemNotFound,
-    RateLimited,
     UpstreamTimeout,
 )
 from bot.items.item import Item, ItemRef
@@ -85,12 +90,17 @@ class Found:
 
 @dataclass(frozen=True, slots=True)
 class Refused:
-    """No product: ``kind`` says why; ``reset_seconds`` for quotas, ``reason`` for the breaker."""
+    """No product: ``kind`` says why; ``reset_seconds`` for quotas, ``reason`` for the breaker.
+
+    ``held``: the upstream failed on a call that may have been billed, and the
+    item is not asked again for a while; re-pastes get this answer, free.
+    """
 
     kind: Failure
     reset_seconds: int | None = None
     reason: BreakerReason | None = None
     notify_admins: AdminNotice | None = None
+    held: bool = False
 
     @property
     def outcome(self) -> str:
@@ -282,50 +292,45 @@ class LookupService:
                 )
         except (TimeoutError, UpstreamTimeout) as exc:
             never_left = not started or (isinstance(exc, UpstreamTimeout) and not exc.sent)
-            await self._settle(charge, billed=not never_left, refund_quota=True)
-            return Refused(Failure.TIMEOUT)
+            await self._settle(charge, billed=not never_left)
+            return Refused(Failure.TIMEOUT, held=not never_left)
         except asyncio.CancelledError:
             # Cut off from outside (a shutdown, the last guard in _coalesced): no
             # card, so no charge. Shielded: a second cancel must not stop the refund.
             await asyncio.shield(self._refund(charge, budget=not started))
             raise
         except Busy:
-            await self._settle(charge, billed=False, refund_quota=True)
+            await self._settle(charge, billed=False)
             return Refused(Failure.BUSY)
-        except BreakerOpen as exc:
-            await self._settle(charge, billed=False, refund_quota=True)
+        except BreakerOpen as exc:  # a 401 or 402: refused unbilled
+            await self._settle(charge, billed=False)
             notice = AdminNotice(NoticeKind.BREAKER_OPEN, exc.reason) if exc.notify_admins else None
             return Refused(Failure.BREAKER_OPEN, reason=exc.reason, notify_admins=notice)
         except StoreDown:
-            await self._settle(charge, billed=False, refund_quota=True)
+            await self._settle(charge, billed=False)
             return Refused(Failure.STORE_DOWN)
-        except ItemNotFound:  # the upstream did the work: charged, and cached
-            await self._settle(charge, billed=True, refund_quota=False)
-            return Refused(Failure.NOT_FOUND)
-        except InvalidUrl:
-            # The upstream refuses the URL the bot built: the same answer on every
-            # try, so it is cached as "not found"; the user did nothing wrong.
-            await self._settle(charge, billed=True, refund_quota=True)
+        except (ItemNotFound, InvalidUrl):
+            # The upstream did the work: charged, and cached as "not found". 400
+            # invalid_url for the URL the bot built is the same answer on every try.
+            await self._settle(charge, billed=True)
             return Refused(Failure.NOT_FOUND)
         except CatBuyError as exc:
             log.warning("upstream failed for %s: %s", ref.key, type(exc).__name__)
             self._counters.count(Counter.UPSTREAM_ERRORS)
-            # A 429 was never served, nor a request that never left; other
-            # failures may have been billed.
-            billed = exc.sent and not isinstance(exc, RateLimited)
-            await self._settle(charge, billed=billed, refund_quota=exc.refundable)
-            return Refused(Failure.UPSTREAM_ERROR)
-        await self._settle(charge, billed=True, refund_quota=False)
+            billed = exc.may_be_billed
+            await self._settle(charge, billed=billed)
+            return Refused(Failure.UPSTREAM_ERROR, held=billed)
+        await self._settle(charge, billed=True)
         return Found(item)
 
-    async def _settle(self, charge: Charge, *, billed: bool, refund_quota: bool) -> None:
-        """After the call: a call that may be billed keeps its budget unit and counts
-        as paid (so /stats adds up with the budget); the quota comes back when the
-        user is not to pay for the outcome."""
+    async def _settle(self, charge: Charge, *, billed: bool) -> None:
+        """After the call: one that may have been billed keeps the whole charge and
+        counts as paid (so /stats adds up with the budget), whatever its answer; one
+        that certainly was not gives the whole charge back."""
         if billed:
             self._counters.count(Counter.PAID_LOOKUPS)
-        if refund_quota:
-            await self._refund(charge, budget=not billed)
+        else:
+            await self._refund(charge, budget=True)
 
     async def _refund(self, charge: Charge, *, budget: bool) -> None:
         try:
@@ -348,15 +353,19 @@ def _from_entry(entry: CacheEntry, *, cached: bool, coalesced: bool = False) -> 
         return Found(entry.item, cached=cached, coalesced=coalesced)
     if entry.kind is EntryKind.NOT_FOUND:
         return Refused(Failure.NOT_FOUND)
-    return Refused(Failure(entry.failure or Failure.UPSTREAM_ERROR.value))
+    failure = Failure(entry.failure or Failure.UPSTREAM_ERROR.value)
+    return Refused(failure, held=entry.kind is EntryKind.HELD)
 
 
 def _entry_for(result: LookupResult) -> CacheEntry | None:
-    """What the lock holder shares: the item, "not found", an upstream failure; else nothing."""
+    """What the lock holder shares: the item, "not found", an upstream failure (held
+    when it may have been billed); else nothing."""
     if isinstance(result, Found):
         return CacheEntry(EntryKind.ITEM, item=result.item)
     if result.kind is Failure.NOT_FOUND:
         return CacheEntry(EntryKind.NOT_FOUND)
+    if result.held:
+        return CacheEntry(EntryKind.HELD, failure=result.kind.value)
     if result.kind is Failure.UPSTREAM_ERROR:
         return CacheEntry(EntryKind.FAILED, failure=Failure.UPSTREAM_ERROR.value)
     return None

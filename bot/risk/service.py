@@ -2,8 +2,11 @@
 
 A check costs real money ($0.03) and screens personal data, so:
 - the daily risk budget is reserved atomically (one Lua script, Redis
-  ``TIME`` for the UTC day) before paying, and given back when the call
-  fails on our side or the upstream's;
+  ``TIME`` for the UTC day) before paying. A call that may have been billed
+  keeps its unit and is counted, with its price, among today's paid checks,
+  whatever its answer (a broken one, a 5xx, a timeout after it left); only a
+  call that never left, or that the upstream refused unbilled (401, 402,
+  429), gives it back. So the budget caps what failing checks cost too;
 - the same value checked again within ``repeat_seconds`` is answered from a
   cache, free. The cache key is a salted hash of the value, never the value;
 - identical checks at the same moment pay once: in this process they share
@@ -258,12 +261,21 @@ class RiskService:
         )
         if int(used) < 0:
             return RiskOutcome(OutcomeKind.BUDGET_EXHAUSTED, masked)
+        started = False
+
+        def ask() -> Awaitable[RiskVerdict]:
+            nonlocal started
+            started = True
+            return self._client.check_risk(kind.value, value)
+
         try:
-            verdict = await self._call(admin_id, kind, value)
+            verdict = await self._call(admin_id, ask)
         except BaseException as exc:
             outcome = _failure(exc, masked)
-            if _refundable(exc):
-                await self._give_back(int(day))
+            if started and _may_be_billed(exc):
+                await asyncio.shield(self._paid(int(day), CHECK_PRICE))
+            else:
+                await asyncio.shield(self._give_back(int(day)))
             if outcome is None:
                 raise
             return outcome
@@ -278,19 +290,26 @@ class RiskService:
             # Fail closed: the reservation stays spent rather than hide the real failure.
             log.warning("store unreachable: risk budget not given back")
 
-    async def _paid(self, day: int, cost: Decimal, cache_key: str, verdict: RiskVerdict) -> None:
-        """Bookkeeping after a paid answer: best-effort, the admin gets the verdict anyway."""
+    async def _paid(
+        self,
+        day: int,
+        cost: Decimal,
+        cache_key: str | None = None,
+        verdict: RiskVerdict | None = None,
+    ) -> None:
+        """Bookkeeping after a call that may have been billed (with its ``verdict``, when
+        it gave one): best-effort, the admin gets the answer anyway."""
         try:
             await self._count(day, cost=cost)
-            if self._repeat > 0:
+            if self._repeat > 0 and cache_key is not None and verdict is not None:
                 await self._store.set(cache_key, verdict.model_dump_json(), ex=self._repeat)
         except RedisError:
             log.warning("store unreachable: risk check not counted or cached")
         if self._counters is not None:
             self._counters.count(Counter.RISK_CHECKS)
 
-    async def _call(self, admin_id: int, kind: RiskType, value: str) -> RiskVerdict:
-        call = self._gate.call(admin_id, lambda: self._client.check_risk(kind.value, value))
+    async def _call(self, admin_id: int, ask: Callable[[], Awaitable[RiskVerdict]]) -> RiskVerdict:
+        call = self._gate.call(admin_id, ask)
         if self._timeout is None:
             return await call
         async with asyncio.timeout(self._timeout):
@@ -379,11 +398,13 @@ def _failure(exc: BaseException, masked: str) -> RiskOutcome | None:
     return None
 
 
-def _refundable(exc: BaseException) -> bool:
+def _may_be_billed(exc: BaseException) -> bool:
+    """Whether a check that failed with ``exc`` after its call started may have been billed."""
     if isinstance(exc, CatBuyError):
-        return exc.refundable
-    # Nothing was paid when the gate refused, the store failed or the task was cancelled.
-    return True
+        return exc.may_be_billed
+    # The gate refused (a 401 or 402 behind BreakerOpen, a queue too long) or the
+    # store failed: unbilled. A timeout or a cancellation cut the call off after it left.
+    return not isinstance(exc, BreakerOpen | Busy | StoreDown | RedisError)
 
 
 def _result(outcome: RiskOutcome) -> str:
