@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 import json
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -23,11 +24,13 @@ from bot.balance.pacing import COLD_ALLOWANCE, Pacer
 from bot.balance.upstream_gate import UpstreamGate
 from bot.catbuy.client import CatBuyClient
 from bot.items.item import ItemRef, Platform
+from bot.lookup.admission import _ENTER
 from bot.lookup.item_cache import ItemCache
 from bot.lookup.service import Failure, Found, LookupResult, LookupService, NoticeKind, Refused
 from bot.storage.store import open_store
 from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy
+from tests.redis_proxy import ReplyDroppingProxy
 from tests.redis_server import RedisServer, running_redis
 
 KEY = "cbk_lookup_test"
@@ -346,3 +349,27 @@ async def test_look_ups_cost_few_store_round_trips(
         assert isinstance(result, Found) and result.cached
         assert CountingConnection.sent == 1
     await store.aclose()
+
+
+async def test_a_dropped_store_reply_charges_a_look_up_once(
+    redis_server: RedisServer, fake: FakeCatBuy
+) -> None:
+    """Redis ran the entry, the connection dropped before its reply: redis-py sends it
+    again, and the look-up goes on with the first run's lock and charge."""
+    first, second = register_items(fake, range(500_000_000_400, 500_000_000_402))
+    async with ReplyDroppingProxy(redis_server.port) as proxy:
+        store = open_store(proxy.url)
+        await store.flushall()
+        async with rig(store, fake, user_quota=5, budget=5) as r:
+            await r.ask(first, user_id=9)  # loads the scripts
+            proxy.drop_reply_to(hashlib.sha1(_ENTER.encode()).hexdigest().encode())
+            started = asyncio.get_running_loop().time()
+            result = await r.ask(second, chat_id=-100)
+            took = asyncio.get_running_loop().time() - started
+            status = await r.ledger.remaining(1, -100)
+        await store.aclose()
+    assert proxy.dropped == 1
+    assert isinstance(result, Found) and not result.cached
+    assert (status.user_used, status.chat_used, status.budget_used - 1) == (1, 1, 1)
+    assert fake.calls == 2
+    assert took < 2.0  # no wait for a lock that was its own
