@@ -21,7 +21,7 @@ class ReplyDroppingProxy:
         self.target_port = target_port
         self.port = 0
         self.dropped = 0
-        self._marker: bytes | None = None
+        self._markers: tuple[bytes, ...] = ()
         self._server: asyncio.Server | None = None
         self._pumps: set[asyncio.Task[None]] = set()
 
@@ -29,9 +29,9 @@ class ReplyDroppingProxy:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def drop_reply_to(self, marker: bytes) -> None:
-        """Lose the reply to the next request that holds ``marker``."""
-        self._marker = marker
+    def drop_reply_to(self, *markers: bytes) -> None:
+        """Lose the reply to the next request that holds one of ``markers``."""
+        self._markers = markers
 
     async def __aenter__(self) -> ReplyDroppingProxy:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -57,8 +57,8 @@ class ReplyDroppingProxy:
 
         async def requests() -> None:
             while chunk := await client_r.read(65536):
-                if self._marker is not None and self._marker in chunk:
-                    self._marker = None
+                if any(marker in chunk for marker in self._markers):
+                    self._markers = ()
                     losing.set()
                 redis_w.write(chunk)
                 await redis_w.drain()

@@ -19,12 +19,12 @@ from redis.asyncio.connection import Connection
 
 from bot.balance.breaker import Breaker, BreakerReason
 from bot.balance.daily_usage import DailyCounters
-from bot.balance.ledger import QuotaLedger
+from bot.balance.ledger import _REFUND, QuotaLedger
 from bot.balance.pacing import COLD_ALLOWANCE, Pacer
 from bot.balance.upstream_gate import UpstreamGate
 from bot.catbuy.client import CatBuyClient
 from bot.items.item import ItemRef, Platform
-from bot.lookup.admission import _ENTER
+from bot.lookup.admission import _ENTER, _GIVE_BACK
 from bot.lookup.item_cache import ItemCache
 from bot.lookup.service import Failure, Found, LookupResult, LookupService, NoticeKind, Refused
 from bot.storage.store import open_store
@@ -362,7 +362,7 @@ async def test_a_dropped_store_reply_charges_a_look_up_once(
         await store.flushall()
         async with rig(store, fake, user_quota=5, budget=5) as r:
             await r.ask(first, user_id=9)  # loads the scripts
-            proxy.drop_reply_to(hashlib.sha1(_ENTER.encode()).hexdigest().encode())
+            proxy.drop_reply_to(sha(_ENTER))
             started = asyncio.get_running_loop().time()
             result = await r.ask(second, chat_id=-100)
             took = asyncio.get_running_loop().time() - started
@@ -373,3 +373,32 @@ async def test_a_dropped_store_reply_charges_a_look_up_once(
     assert (status.user_used, status.chat_used, status.budget_used - 1) == (1, 1, 1)
     assert fake.calls == 2
     assert took < 2.0  # no wait for a lock that was its own
+
+
+async def test_a_dropped_store_reply_gives_a_charge_back_once(
+    redis_server: RedisServer, fake: FakeCatBuy
+) -> None:
+    """A refund that Redis ran, whose reply was lost: sent again, it gives back nothing more."""
+    first, second = register_items(fake, range(500_000_000_500, 500_000_000_502))
+    async with ReplyDroppingProxy(redis_server.port) as proxy:
+        store = open_store(proxy.url)
+        await store.flushall()
+        async with rig(store, fake, user_quota=5, budget=5) as r:
+            await r.ask(first, chat_id=-100)  # found: one unit of each used
+            for script in REFUNDS:
+                await store.script_load(script)
+            fake.force(429, times=None)  # unbilled: the whole charge comes back
+            proxy.drop_reply_to(*(sha(script) for script in REFUNDS))
+            result = await r.ask(second, chat_id=-100)
+            status = await r.ledger.remaining(1, -100)
+        await store.aclose()
+    assert isinstance(result, Refused) and not result.held
+    assert proxy.dropped == 1
+    assert (status.user_used, status.chat_used, status.budget_used) == (1, 1, 1)
+
+
+REFUNDS = (_GIVE_BACK, _REFUND)
+
+
+def sha(script: str) -> bytes:
+    return hashlib.sha1(script.encode()).hexdigest().encode()

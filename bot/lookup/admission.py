@@ -22,6 +22,8 @@ update claims are:
   connection, and the entry may have run the first time. Finding its own
   record, it answers what it answered then: the lock is its own, and it is
   charged once;
+- **given back**: a look-up that ends unbilled gives its charge back through
+  the record too, once however often the command is sent;
 - **given up**: a script whose reply does not come (a Redis stall past the
   timeout) may still run once Redis catches up, and charge for a look-up
   that never happens. Such an entry is given up in the background: its token
@@ -104,6 +106,25 @@ if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
 return 1
 """
 
+# KEYS: record. ARGV: '1' to give the budget back too, the record's seconds.
+# Gives back what the entry charged, once however often it is sent: the record
+# then names no counters. Returns 0 when there is no record (it expired).
+_GIVE_BACK = """
+local ran = redis.call('GET', KEYS[1])
+if not ran then return 0 end
+local reply, charged = string.match(ran, '^([^|]*)|(.*)$')
+if not reply then return 0 end
+local n = 0
+for key in string.gmatch(charged, '%S+') do
+  n = n + 1  -- the second counter is the budget
+  if (n ~= 2 or ARGV[1] == '1') and tonumber(redis.call('GET', key) or '0') > 0 then
+    redis.call('DECR', key)
+  end
+end
+redis.call('SET', KEYS[1], reply .. '|', 'EX', ARGV[2])
+return 1
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class Answered:
@@ -130,6 +151,7 @@ class Admission:
         self._pacer = pacer
         self._enter = store.register_script(_ENTER)
         self._give_up = store.register_script(_GIVE_UP)
+        self._give_back = store.register_script(_GIVE_BACK)
         self._giving_up = Background()
 
     async def enter(
@@ -169,6 +191,14 @@ class Admission:
             if entry is not None:
                 return Answered(entry)
             # The entry was unreadable and is dropped now: ask again.
+
+    async def give_back(self, entered: Locked, *, budget: bool) -> None:
+        """Give back what ``entered`` was charged: its quotas, and the budget when
+        ``budget``. Once, even when a dropped reply makes redis-py send it twice."""
+        record = _marks(entered.token)[1]
+        if not await self._give_back(keys=[record], args=["1" if budget else "0", RECORD_SECONDS]):
+            # No record: a look-up that outlived it. The ledger gives the charge back.
+            await self._ledger.refund(entered.charge, budget=budget)
 
     async def aclose(self) -> None:
         """Stop giving entries up (at shutdown): a late run keeps its charge."""

@@ -30,7 +30,7 @@ from redis.exceptions import RedisError
 from bot.balance.breaker import BreakerReason
 from bot.balance.daily_usage import Counter, DailyCounters, DailyStats
 from bot.balance.in_flight import InFlight
-from bot.balance.ledger import Charge, Limit, QuotaLedger, QuotaStatus
+from bot.balance.ledger import Limit, QuotaLedger, QuotaStatus
 from bot.balance.upstream_gate import BreakerOpen, Busy, StoreDown, UpstreamGate
 from bot.catbuy.errors import (
     CatBuyError,
@@ -204,7 +204,7 @@ class LookupService:
     async def _coalesced(self, ask: _Ask) -> LookupResult:
         if not self._share:
             charge = await self._ledger.charge(ask.user_id, ask.chat_id, exempt_user=ask.is_admin)
-            return await self._paid(ask, charge, paced=False)
+            return await self._paid(ask, Locked("", charge, paced=False))
         loop = asyncio.get_running_loop()
         while True:
             try:
@@ -249,7 +249,7 @@ class LookupService:
                     return _from_entry(entered.entry, cached=False, coalesced=True)
             # Not under the wait's timeout: _call bounds itself and refunds.
             async with self._cache.holding(ref, lang, entered.token) as lock:
-                result = await self._paid(ask, entered.charge, entered.paced)
+                result = await self._paid(ask, entered)
                 lock.publish(_entry_for(result))
                 return result
         except (RedisError, StoreDown):
@@ -260,23 +260,23 @@ class LookupService:
             ask.ref, ask.lang, ask.user_id, ask.chat_id, exempt_user=ask.is_admin
         )
 
-    async def _paid(self, ask: _Ask, charge: Charge, paced: bool) -> LookupResult:
+    async def _paid(self, ask: _Ask, entered: Locked) -> LookupResult:
         """The paced call once charged; refunds the way the rules say.
 
-        ``paced``: a slot came with the charge. An open breaker refuses in the
-        gate, and the charge is given back in full.
+        ``entered.paced``: a slot came with the charge. An open breaker refuses in
+        the gate, and the charge is given back in full.
         """
+        charge = entered.charge
         if charge.refused is Limit.BUDGET:
             due = await self._ledger.budget_exhausted_notice_due()
             notice = AdminNotice(NoticeKind.BUDGET_EXHAUSTED) if due else None
             return Refused(Failure.BUDGET, charge.reset_seconds, notify_admins=notice)
         if charge.refused is not None:
             return Refused(_LIMIT_FAILURE[charge.refused], charge.reset_seconds)
-        return await self._call(ask.ref, ask.lang, charge, ask.deadline, paced)
+        return await self._call(ask, entered)
 
-    async def _call(
-        self, ref: ItemRef, lang: str, charge: Charge, deadline: float, paced: bool
-    ) -> LookupResult:
+    async def _call(self, ask: _Ask, entered: Locked) -> LookupResult:
+        ref, lang = ask.ref, ask.lang
         started = False
 
         async def fetch() -> Item:
@@ -284,57 +284,60 @@ class LookupService:
             started = True
             return await self._client.fetch_item(ref.canonical_url, lang=lang, ref=ref)
 
-        slot_deadline = deadline - self._call_reserve
+        slot_deadline = ask.deadline - self._call_reserve
         try:
-            async with asyncio.timeout_at(deadline):
+            async with asyncio.timeout_at(ask.deadline):
                 item = await self._gate.call(
-                    charge.user_id, fetch, deadline=slot_deadline, paced=paced
+                    ask.user_id, fetch, deadline=slot_deadline, paced=entered.paced
                 )
         except (TimeoutError, UpstreamTimeout) as exc:
             never_left = not started or (isinstance(exc, UpstreamTimeout) and not exc.sent)
-            await self._settle(charge, billed=not never_left)
+            await self._settle(entered, billed=not never_left)
             return Refused(Failure.TIMEOUT, held=not never_left)
         except asyncio.CancelledError:
             # Cut off from outside (a shutdown, the last guard in _coalesced): no
             # card, so no charge. Shielded: a second cancel must not stop the refund.
-            await asyncio.shield(self._refund(charge, budget=not started))
+            await asyncio.shield(self._refund(entered, budget=not started))
             raise
         except Busy:
-            await self._settle(charge, billed=False)
+            await self._settle(entered, billed=False)
             return Refused(Failure.BUSY)
         except BreakerOpen as exc:  # a 401 or 402: refused unbilled
-            await self._settle(charge, billed=False)
+            await self._settle(entered, billed=False)
             notice = AdminNotice(NoticeKind.BREAKER_OPEN, exc.reason) if exc.notify_admins else None
             return Refused(Failure.BREAKER_OPEN, reason=exc.reason, notify_admins=notice)
         except StoreDown:
-            await self._settle(charge, billed=False)
+            await self._settle(entered, billed=False)
             return Refused(Failure.STORE_DOWN)
         except (ItemNotFound, InvalidUrl):
             # The upstream did the work: charged, and cached as "not found". 400
             # invalid_url for the URL the bot built is the same answer on every try.
-            await self._settle(charge, billed=True)
+            await self._settle(entered, billed=True)
             return Refused(Failure.NOT_FOUND)
         except CatBuyError as exc:
             log.warning("upstream failed for %s: %s", ref.key, type(exc).__name__)
             self._counters.count(Counter.UPSTREAM_ERRORS)
             billed = exc.may_be_billed
-            await self._settle(charge, billed=billed)
+            await self._settle(entered, billed=billed)
             return Refused(Failure.UPSTREAM_ERROR, held=billed)
-        await self._settle(charge, billed=True)
+        await self._settle(entered, billed=True)
         return Found(item)
 
-    async def _settle(self, charge: Charge, *, billed: bool) -> None:
+    async def _settle(self, entered: Locked, *, billed: bool) -> None:
         """After the call: one that may have been billed keeps the whole charge and
         counts as paid (so /stats adds up with the budget), whatever its answer; one
         that certainly was not gives the whole charge back."""
         if billed:
             self._counters.count(Counter.PAID_LOOKUPS)
         else:
-            await self._refund(charge, budget=True)
+            await self._refund(entered, budget=True)
 
-    async def _refund(self, charge: Charge, *, budget: bool) -> None:
+    async def _refund(self, entered: Locked, *, budget: bool) -> None:
         try:
-            await self._ledger.refund(charge, budget=budget)
+            if entered.token:
+                await self._admission.give_back(entered, budget=budget)
+            else:  # charged by the ledger alone (sharing off)
+                await self._ledger.refund(entered.charge, budget=budget)
         except RedisError:
             log.warning("store unreachable: quota not refunded")
 
