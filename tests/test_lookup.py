@@ -26,7 +26,8 @@ from bot.catbuy.client import CatBuyClient
 from bot.items.item import ItemRef, Platform
 from bot.lookup.admission import _ENTER, _GIVE_BACK
 from bot.lookup.item_cache import ItemCache
-from bot.lookup.service import Failure, Found, LookupResult, LookupService, NoticeKind, Refused
+from bot.lookup.results import Failure, Found, LookupResult, NoticeKind, Refused
+from bot.lookup.service import LookupService
 from bot.storage.store import open_store
 from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy

@@ -16,7 +16,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.items.item import ItemRef
-from bot.lookup.service import Failure, Found, Refused
+from bot.lookup.results import Failure, Found, Refused
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.test_lookup import KEY, TAOBAO, register_items, rig, taobao
 
