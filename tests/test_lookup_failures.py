@@ -18,6 +18,8 @@ from redis.asyncio import Redis
 from bot.items.item import ItemRef
 from bot.lookup.results import Failure, Found, Refused
 from tests.fakes.catbuy_server import FakeCatBuy
+from tests.fakes.telegram import message_update
+from tests.harness import running_bot
 from tests.test_lookup import KEY, TAOBAO, register_items, rig, taobao
 
 BROKEN = taobao(810_000_000_001)  # HTTP 200, a body cut short
@@ -143,3 +145,32 @@ async def test_refusals_the_upstream_does_not_bill_are_given_back(
     assert isinstance(result, Refused) and not result.held
     assert (status.user_used, status.chat_used, status.budget_used) == (0, 0, 0)
     assert stats.paid_lookups == 0
+
+
+async def test_through_the_bot_re_pastes_of_failing_links_buy_no_more_than_the_quota(
+    redis_url: str, catbuy: FakeCatBuy
+) -> None:
+    """The whole bot: each paste is answered briefly, and only two calls are made."""
+    catbuy.fail_item(BROKEN.item_id, "invalid_json")
+    catbuy.fail_item(HTML_500.item_id, "html500")
+    catbuy.fail_item(HANGING.item_id, "hang")
+    links = [ref.canonical_url for ref in (BROKEN, HTML_500, HANGING)]
+    async with running_bot(
+        redis_url,
+        catbuy,
+        user_daily_quota=2,
+        daily_budget_requests=3,
+        catbuy_timeout_seconds=1,
+    ) as bot:
+        for _ in range(4):
+            for link in links:
+                await bot.feed(message_update(link, user_id=5))
+        answers = bot.messages()
+        calls = catbuy.calls
+        bot.clear()
+        await bot.feed(message_update(TAOBAO.canonical_url, user_id=6))
+        cards = bot.cards()
+    assert calls == 2
+    assert len(answers) == 12
+    assert all("<html" not in a.lower() and "Traceback" not in a for a in answers)
+    assert len(cards) == 1
