@@ -7,6 +7,7 @@ and UpstreamGate; nothing of the bot's own logic is replaced.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
@@ -24,8 +25,11 @@ from bot.balance.pacing import Pacer
 from bot.balance.upstream_gate import UpstreamGate
 from bot.catbuy.client import CatBuyClient
 from bot.risk.service import OutcomeKind, RiskService
+from bot.risk.storage import _REFUND, _RESERVE
 from bot.risk.values import RiskType, mask, normalize
+from bot.storage.store import open_store
 from tests.fakes.catbuy_server import FakeCatBuy
+from tests.redis_proxy import ReplyDroppingProxy
 from tests.redis_server import RedisServer
 
 BLACKLISTED_EMAIL = "buyer.one@example.com"
@@ -381,3 +385,43 @@ async def test_failed_checks_that_may_be_billed_spend_the_budget(redis: Redis, m
     assert (stats.checks, stats.budget_used, stats.budget_left) == (3, 3, 0)
     assert stats.spend == Decimal("0.09")
     assert bot_wide.risk_checks == 3
+
+
+async def test_a_reservation_sent_twice_after_a_dropped_reply_counts_once(
+    redis_server: RedisServer, redis: Redis
+) -> None:
+    """Redis ran the reservation, the connection dropped before its reply came:
+    redis-py sends it again, and the budget still shows one check."""
+    async with ReplyDroppingProxy(redis_server.port) as proxy:
+        store = open_store(proxy.url)
+        async with risk_rig(store, daily_budget=5) as rig:
+            await store.script_load(_RESERVE)
+            proxy.drop_reply_to(_sha(_RESERVE))
+            outcome = await rig.service.check(1, RiskType.EMAIL, BLACKLISTED_EMAIL)
+            stats = await rig.service.today()
+        await store.aclose()
+    assert proxy.dropped == 1
+    assert outcome.kind is OutcomeKind.VERDICT
+    assert (stats.budget_used, stats.checks) == (1, 1)
+
+
+async def test_a_give_back_sent_twice_after_a_dropped_reply_gives_one_unit(
+    redis_server: RedisServer, redis: Redis
+) -> None:
+    async with ReplyDroppingProxy(redis_server.port) as proxy:
+        store = open_store(proxy.url)
+        async with risk_rig(store, daily_budget=5) as rig:
+            await rig.service.check(1, RiskType.EMAIL, BLACKLISTED_EMAIL)  # one unit spent
+            await store.script_load(_REFUND)
+            rig.fail_with("429")  # refused unbilled: the unit comes back
+            proxy.drop_reply_to(_sha(_REFUND))
+            outcome = await rig.service.check(1, RiskType.EMAIL, "other@example.com")
+            stats = await rig.service.today()
+        await store.aclose()
+    assert proxy.dropped == 1
+    assert outcome.kind is OutcomeKind.BUSY
+    assert stats.budget_used == 1
+
+
+def _sha(script: str) -> bytes:
+    return hashlib.sha1(script.encode()).hexdigest().encode()

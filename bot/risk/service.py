@@ -43,7 +43,7 @@ from bot.catbuy.errors import (
 )
 from bot.catbuy.risk import RiskVerdict
 from bot.risk.audit import AuditRecord, RiskAudit
-from bot.risk.storage import CHECK_PRICE, RiskStats, RiskStore
+from bot.risk.storage import CHECK_PRICE, Reservation, RiskStats, RiskStore
 from bot.risk.values import RiskType, mask
 
 # Where callers of the service find them too.
@@ -208,8 +208,8 @@ class RiskService:
     async def _pay(
         self, admin_id: int, kind: RiskType, value: str, masked: str, cache_key: str
     ) -> RiskOutcome:
-        day = await self._storage.reserve()
-        if day is None:
+        reservation = await self._storage.reserve()
+        if reservation is None:
             return RiskOutcome(OutcomeKind.BUDGET_EXHAUSTED, masked)
         started = False
 
@@ -223,19 +223,19 @@ class RiskService:
         except BaseException as exc:
             outcome = _failure(exc, masked)
             if started and _may_be_billed(exc):
-                await asyncio.shield(self._paid(day, CHECK_PRICE))
+                await asyncio.shield(self._paid(reservation.day, CHECK_PRICE))
             else:
-                await asyncio.shield(self._give_back(day))
+                await asyncio.shield(self._give_back(reservation))
             if outcome is None:
                 raise
             return outcome
         cost = verdict.cost if verdict.cost is not None else CHECK_PRICE
-        await self._paid(day, cost, cache_key, verdict)
+        await self._paid(reservation.day, cost, cache_key, verdict)
         return RiskOutcome(OutcomeKind.VERDICT, masked, verdict, cost=cost)
 
-    async def _give_back(self, day: int) -> None:
+    async def _give_back(self, reservation: Reservation) -> None:
         try:
-            await self._storage.give_back(day)
+            await self._storage.give_back(reservation)
         except RedisError:
             # Fail closed: the reservation stays spent rather than hide the real failure.
             log.warning("store unreachable: risk budget not given back")

@@ -2,7 +2,9 @@
 repeat cache and the marks of checks in flight.
 
 - The budget is reserved atomically (one Lua script, Redis ``TIME`` for the
-  UTC day) before paying, and given back to the day it was taken from.
+  UTC day) before paying, and given back to the day it was taken from. Each
+  reservation is recorded under a token of its own, so one that redis-py
+  sends again after a dropped reply is counted, and given back, once.
 - Today's figures (paid checks, their spend, cache hits) live in one hash
   per UTC day, kept two days.
 - The repeat cache keys by a salted hash of the value, never the value: the
@@ -30,14 +32,23 @@ _MICROS = Decimal(1_000_000)
 # Day counters outlive their day a little, so /stats around midnight still reads them.
 _DAY_TTL = 2 * 86400
 
-# Reserve one check of today's budget. Returns {used_after, day} or {-1, day}.
+# KEYS: the budget's prefix, the reservation's record. ARGV: budget, counter ttl,
+# record seconds. Reserves one check of today's budget: {used_after, day}, or
+# {-1, day} when it is used up. A reservation sent again (its reply was lost on
+# the way, and redis-py sent the command again) answers what it answered then.
 _RESERVE = """
+local ran = redis.call('GET', KEYS[2])
+if ran then
+  local used, day = string.match(ran, '^(%S+) (%S+)')
+  return {tonumber(used), tonumber(day)}
+end
 local day = math.floor(tonumber(redis.call('TIME')[1]) / 86400)
 local key = KEYS[1] .. ':' .. day
 local used = tonumber(redis.call('GET', key) or '0')
 if used >= tonumber(ARGV[1]) then return {-1, day} end
 redis.call('INCR', key)
 redis.call('EXPIRE', key, ARGV[2])
+redis.call('SET', KEYS[2], (used + 1) .. ' ' .. day, 'EX', ARGV[3])
 return {used + 1, day}
 """
 
@@ -47,12 +58,30 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
-# Give a reservation back to the day it was taken from, never below zero.
+# KEYS: the reservation's record, the budget's prefix. ARGV: record seconds.
+# Gives a reservation back to the day it was taken from, never below zero, and
+# once: the record then says so. No record (it expired): nothing is given back.
 _REFUND = """
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if used > 0 then return redis.call('DECR', KEYS[1]) end
-return 0
+local ran = redis.call('GET', KEYS[1])
+if not ran then return 0 end
+local used, day, back = string.match(ran, '^(%S+) (%S+) ?(%S*)$')
+if back == 'back' then return 0 end
+local key = KEYS[2] .. ':' .. day
+if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+redis.call('SET', KEYS[1], used .. ' ' .. day .. ' back', 'EX', ARGV[1])
+return 1
 """
+
+# A reservation's record outlives any check (the longest timeout is 300 s).
+RECORD_SECONDS = 900
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """One check's unit of today's budget: ``token`` names its record, ``day`` its day."""
+
+    token: str
+    day: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,17 +111,24 @@ class RiskStore:
         self._release = store.register_script(_RELEASE)
         self._salt: bytes | None = None
 
-    async def reserve(self) -> int | None:
-        """Reserve one check of today's budget: the day it was taken from, or None
-        when the budget is used up."""
+    async def reserve(self) -> Reservation | None:
+        """Reserve one check of today's budget, or None when it is used up."""
+        token = secrets.token_hex(8)
         used, day = await self._reserve(
-            keys=[f"{self._prefix}:budget"], args=[self._budget, _DAY_TTL]
+            keys=[f"{self._prefix}:budget", self._record(token)],
+            args=[self._budget, _DAY_TTL, RECORD_SECONDS],
         )
-        return None if int(used) < 0 else int(day)
+        return None if int(used) < 0 else Reservation(token, int(day))
 
-    async def give_back(self, day: int) -> None:
-        """Give a reservation back to ``day``, never below zero."""
-        await self._refund(keys=[f"{self._prefix}:budget:{day}"])
+    async def give_back(self, reservation: Reservation) -> None:
+        """Give ``reservation`` back to its day, once however often it is sent."""
+        await self._refund(
+            keys=[self._record(reservation.token), f"{self._prefix}:budget"],
+            args=[RECORD_SECONDS],
+        )
+
+    def _record(self, token: str) -> str:
+        return f"{self._prefix}:reserved:{token}"
 
     async def count(self, day: int, *, cached: bool = False, cost: Decimal | None = None) -> None:
         """Add a cache hit, or a paid check and its ``cost``, to ``day``'s figures."""
