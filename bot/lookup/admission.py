@@ -15,7 +15,7 @@ three. The breaker is asked after the slot is taken: while it is open a
 refused call wastes its slot, and no call would have used it.
 
 Each entry records its answer and what it charged under its own token, for
-a while, so a reply lost on the way is safe both ways, as the webhook's
+a while, so a reply lost on the way is safe, as the webhook's
 update claims are:
 
 - **sent twice**: redis-py sends a command again after a dropped

@@ -40,6 +40,10 @@ class Settlement:
             await self.give_back(entered, budget=True)
 
     async def give_back(self, entered: Locked, *, budget: bool) -> None:
+        """Give ``entered``'s charge back: the quotas, and the budget unit when ``budget``.
+
+        Best effort: with the store unreachable the charge stays spent (fail closed).
+        """
         try:
             if entered.token:
                 await self._admission.give_back(entered, budget=budget)
