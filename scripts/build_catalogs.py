@@ -78,7 +78,7 @@ class BuildPy(build_py):
         base = ROOT if self.editable_mode else Path(self.build_lib)
         return base / PACKAGE_PATH
 
-    def get_outputs(self, include_bytecode: bool = True) -> list[str]:  # type: ignore[override]
+    def get_outputs(self, include_bytecode: bool = True) -> list[str]:
         outputs = super().get_outputs(include_bytecode)
         if self.editable_mode:
             return outputs
