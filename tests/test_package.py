@@ -121,9 +121,8 @@ def test_the_installed_bot_is_imported_from_the_venv_not_the_source(installed: I
 
 
 @pytest.fixture
-async def telegram() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi(TOKEN) as fake:
-        yield fake
+def bot_token() -> str:
+    return TOKEN
 
 
 @pytest.fixture
