@@ -37,6 +37,7 @@ from bot.balance.daily_usage import DailyCounters
 from bot.balance.ledger import QuotaLedger
 from bot.balance.pacing import Pacer
 from bot.balance.upstream_gate import UpstreamGate
+from bot.cards.buy_links import buy_options
 from bot.cards.photo_download import PhotoDownloader
 from bot.cards.sending import CardSender
 from bot.cards.service import CardService
@@ -46,6 +47,8 @@ from bot.catbuy.client import CatBuyClient
 from bot.config import ConfigError, Settings
 from bot.i18n.language import LanguagePrefs
 from bot.i18n.user_locale import UserLocale, create_i18n
+from bot.links.agent_prefs import AgentPrefs
+from bot.links.agents import by_slug
 from bot.links.public_hosts import HostResolver
 from bot.links.short_links import ShortLinkResolver
 from bot.lookup.item_cache import ItemCache
@@ -206,6 +209,7 @@ async def build_app(
     ``bot_session`` and the transports let tests and benchmarks put the
     outside services' fakes at their HTTP boundary.
     """
+    check_agent_referrals(settings)
     store = open_store(settings.redis_url)
     metrics = Metrics()
     limits = telegram_limits(settings)
@@ -239,10 +243,11 @@ async def build_app(
     prefs = LanguagePrefs(store)
     i18n = create_i18n()
     notifier = AdminNotifier(bot, settings, prefs, i18n)
+    agent_prefs = AgentPrefs(store)
     card_service = CardService(
-        bot, lookup, cards, sender, notifier, settings, metrics, rights, limits
+        bot, lookup, cards, sender, notifier, settings, metrics, rights, limits, agent_prefs
     )
-    card_taps = CardTaps(cards, sender, i18n, settings.buy_url_template)
+    card_taps = CardTaps(cards, sender, i18n, settings.buy_url_template, buy=buy_options(settings))
     risk = RiskService(
         catbuy,
         gate,
@@ -265,6 +270,7 @@ async def build_app(
         "breaker": breaker,
         "risk": risk,
         "prefs": prefs,
+        "agent_prefs": agent_prefs,
         "chat_rights": rights,
         "metrics": metrics,
         "i18n": i18n,
@@ -286,6 +292,14 @@ async def build_app(
         await store.aclose()
 
 
+def check_agent_referrals(settings: Settings) -> None:
+    """AGENT_REFERRALS names agents of the table (settings sit below it, so it is
+    checked here, at start, before anything is built)."""
+    unknown = sorted(slug for slug in settings.agent_referrals if by_slug(slug) is None)
+    if unknown:
+        raise ConfigError(f"AGENT_REFERRALS is invalid: unknown agent {unknown[0]!r}")
+
+
 def freeze_startup_heap() -> None:
     """Leave what start-up built out of every later garbage collection.
 
@@ -305,7 +319,9 @@ async def run(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM: webhook mode when WEBHOOK_URL is set, else polling."""
     async with build_app(settings) as app:
         await reach_telegram(app.bot, settings)
-        await register_commands(app.bot, app.services["i18n"])
+        await register_commands(
+            app.bot, app.services["i18n"], agent_choice=settings.agent_choice_on
+        )
         freeze_startup_heap()
         if settings.webhook_url:
             await _run_webhook(app)

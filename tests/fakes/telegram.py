@@ -406,6 +406,7 @@ class FakeTelegram:
         self._updates: list[JsonDict] = []
         self._update_ids = itertools.count(1)
         self._returned: set[int] = set()
+        self._members: dict[tuple[Any, Any], str] = {}
 
     def forget(self) -> None:
         """Drop the record of sent calls, and the messages and files kept for later use."""
@@ -435,6 +436,10 @@ class FakeTelegram:
     def flood_after(self, n_per_minute: int, chat_id: int | str | None = None) -> None:
         """Answer 429 once a chat (every chat when `chat_id` is None) got n messages in 60 s."""
         self._flood_limits[chat_id] = n_per_minute
+
+    def set_member(self, chat_id: int, user_id: int, status: str) -> None:
+        """What `getChatMember` says of a user in a chat ("member" unless set)."""
+        self._members[(chat_id, user_id)] = status
 
     def migrate(self, chat_id: int, to_chat_id: int) -> None:
         """The group became supergroup `to_chat_id`: sends to `chat_id` are refused, naming it."""
@@ -556,6 +561,7 @@ class FakeTelegram:
             "editMessageReplyMarkup": self._edit_reply_markup,
             "deleteMessage": self._delete_message,
             "getFile": self._get_file,
+            "getChatMember": self._get_chat_member,
             "getUpdates": lambda p, _: self.pending_updates(p.get("offset"), p.get("limit", 100)),
             "getWebhookInfo": lambda _p, _f: {
                 "url": "",
@@ -567,6 +573,35 @@ class FakeTelegram:
         if handler is None:
             raise BotApiRefusal(404, METHOD_NOT_FOUND)
         return handler(params, files)
+
+    def _get_chat_member(self, params: JsonDict, _files: dict[str, bytes]) -> JsonDict:
+        user_id = params.get("user_id")
+        status = self._members.get((params.get("chat_id"), user_id), "member")
+        member: JsonDict = {
+            "status": status,
+            "user": {"id": user_id, "is_bot": False, "first_name": "Member"},
+        }
+        if status == "administrator":
+            member.update(
+                {
+                    "can_be_edited": False,
+                    "is_anonymous": False,
+                    "can_manage_chat": True,
+                    "can_delete_messages": True,
+                    "can_manage_video_chats": True,
+                    "can_restrict_members": True,
+                    "can_promote_members": False,
+                    "can_change_info": True,
+                    "can_invite_users": True,
+                    "can_post_stories": False,
+                    "can_edit_stories": False,
+                    "can_delete_stories": False,
+                    "can_send_welcome_messages": False,
+                }
+            )
+        elif status == "creator":
+            member["is_anonymous"] = False
+        return member
 
     def bot_user(self) -> JsonDict:
         return {
