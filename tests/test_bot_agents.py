@@ -270,3 +270,11 @@ async def test_a_busy_queue_gets_a_free_link_card(redis_url: str, catbuy: FakeCa
         await bot.feed(message_update(TWO_DIMS, user_id=MEMBER))
         assert len(bot.cards()) == 1
         await check_free_card(bot, catbuy, "The bot is busy", user_id=MEMBER)
+
+
+async def test_a_forged_other_agents_tap_changes_nothing(agents_bot: Harness) -> None:
+    await agents_bot.feed(message_update(TWO_DIMS, user_id=USER))
+    card = Card(agents_bot, agents_bot.cards()[0])
+    before = card.markup
+    assert await card.tap(f"c:{card.token}:a:0:7") == "This button is no longer valid."
+    assert card.markup == before
