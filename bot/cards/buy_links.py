@@ -69,13 +69,12 @@ def agent_link(agent: Agent, ref: ItemRef, options: BuyOptions) -> str | None:
     return agent_url(agent, ref, options.referrals.get(agent.slug))
 
 
+_POPULAR = tuple(agent for agent in AGENTS if agent.popular)
+
+
 def other_agents(ref: ItemRef, chosen: str | None) -> list[Agent]:
     """The popular agents that can carry this item, the chat's own left out."""
-    return [
-        agent
-        for agent in AGENTS
-        if agent.popular and agent.slug != chosen and agent_url(agent, ref) is not None
-    ]
+    return [a for a in _POPULAR if a.slug != chosen and a.can_carry(ref.platform)]
 
 
 def bottom_rows(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from urllib.parse import quote, unquote
 
 from bot.items.item import ItemRef, Platform
@@ -121,7 +122,9 @@ class WrappedUrl:
                 return NestedUrl(nested)
         return None
 
-    def write(self, url: str, ref: ItemRef, referral: list[tuple[str, str]]) -> str:
+    def write(
+        self, url: str, platform: Platform, item_id: str, referral: list[tuple[str, str]]
+    ) -> str:
         value = url
         for _ in range(self.encodings - 1):
             value = quote(value, safe="")
@@ -172,9 +175,11 @@ class QueryItem:
             return None
         return make_ref(_platform(word, self.spelling, spelling), item_id)
 
-    def write(self, url: str, ref: ItemRef, referral: list[tuple[str, str]]) -> str:
-        code = self.codes[ref.platform]
-        pair = [(self.id_param, ref.item_id), (self.platform_param, code)]
+    def write(
+        self, url: str, platform: Platform, item_id: str, referral: list[tuple[str, str]]
+    ) -> str:
+        code = self.codes[platform]
+        pair = [(self.id_param, item_id), (self.platform_param, code)]
         if self.platform_first:
             pair.reverse()
         return _with_query(self.page, [*self.before, *pair, *referral])
@@ -222,9 +227,11 @@ class PathItem:
             return make_ref(platform, groups.get("id"))
         return None
 
-    def write(self, url: str, ref: ItemRef, referral: list[tuple[str, str]]) -> str:
-        code = self.codes.get(ref.platform, "")
-        page = self.template.format(id=ref.item_id, code=quote(code, safe=""))
+    def write(
+        self, url: str, platform: Platform, item_id: str, referral: list[tuple[str, str]]
+    ) -> str:
+        code = self.codes.get(platform, "")
+        page = self.template.format(id=item_id, code=quote(code, safe=""))
         return _with_query(page, referral)
 
     def carries_sku(self) -> bool:
@@ -259,10 +266,17 @@ class Agent:
         """The form an item of ``platform`` is written in, if any."""
         return next((f for f in self.forms if f.writes and platform in f.platforms), None)
 
-    @property
+    @cached_property
     def platforms(self) -> frozenset[Platform]:
         """The marketplaces this agent's links can be written for."""
         return frozenset(p for f in self.forms if f.writes for p in f.platforms)
+
+    def can_carry(self, platform: Platform) -> bool:
+        """Whether an item of ``platform`` can be written (Tmall in a Taobao form too)."""
+        platforms = self.platforms
+        return platform in platforms or (
+            platform is Platform.TMALL and Platform.TAOBAO in platforms
+        )
 
 
 def make_ref(platform: Platform | None, item_id: str | None) -> ItemRef | None:

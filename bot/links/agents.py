@@ -12,6 +12,7 @@ own domains and their subdomains count: ``kakobuy.com.evil.com`` and
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from bot.items.item import ItemRef, Platform
@@ -33,6 +34,9 @@ __all__ = [
 
 _BY_HOST: Mapping[str, Agent] = {host: agent for agent in AGENTS for host in agent.hosts}
 _BY_SLUG: Mapping[str, Agent] = {agent.slug: agent for agent in AGENTS}
+_CANONICAL: Mapping[Platform, str] = {
+    platform: ItemRef(platform=platform, item_id="{id}").canonical_url for platform in Platform
+}
 # Hosts are matched label by label from the right: at most this many labels
 # are tried, so a hostile host of 120 labels costs no more than a usual one.
 _MAX_LABELS = 6
@@ -78,10 +82,14 @@ def decode(agent: Agent, path: str, query: str, fragment: str) -> ItemRef | Nest
 
 def marketplace_url(ref: ItemRef) -> str:
     """The item on its marketplace, naming the chosen variant (``skuId``) if any."""
-    url = ref.canonical_url
-    if not ref.sku_id or ref.platform is Platform.GOOFISH:
+    return _marketplace_url(ref.platform, ref.item_id, ref.sku_id)
+
+
+def _marketplace_url(platform: Platform, item_id: str, sku_id: str | None) -> str:
+    url = _CANONICAL[platform].format(id=item_id)
+    if not sku_id or platform is Platform.GOOFISH:
         return url
-    return f"{url}{'&' if '?' in url else '?'}skuId={ref.sku_id}"
+    return f"{url}{'&' if '?' in url else '?'}skuId={sku_id}"
 
 
 def agent_url(agent: Agent, ref: ItemRef, referral: str | None = None) -> str | None:
@@ -91,17 +99,24 @@ def agent_url(agent: Agent, ref: ItemRef, referral: str | None = None) -> str | 
     Tmall items go in an agent's Taobao form when it has no Tmall one: the
     agents buy them through Taobao, where their ids are the same.
     """
-    written = ref
-    form = agent.writer(ref.platform)
-    if form is None and ref.platform is Platform.TMALL:
-        form = agent.writer(Platform.TAOBAO)
-        written = ref.model_copy(update={"platform": Platform.TAOBAO})
+    return _agent_url(agent.slug, ref.platform, ref.item_id, ref.sku_id, referral)
+
+
+# Cards are drawn again on every tap: the links of the items shown lately are kept.
+@lru_cache(maxsize=4096)
+def _agent_url(
+    slug: str, platform: Platform, item_id: str, sku_id: str | None, referral: str | None
+) -> str | None:
+    agent = _BY_SLUG[slug]
+    form = agent.writer(platform)
+    if form is None and platform is Platform.TMALL:
+        platform = Platform.TAOBAO
+        form = agent.writer(platform)
     if form is None:
         return None
     pairs = [(agent.referral, referral)] if agent.referral and referral else []
-    if not form.carries_sku():
-        written = written.model_copy(update={"sku_id": None})
-    return form.write(marketplace_url(written), written, pairs)
+    wrapped = _marketplace_url(platform, item_id, sku_id if form.carries_sku() else None)
+    return form.write(wrapped, platform, item_id, pairs)
 
 
 def _route_params(query: str, fragment: str) -> dict[str, str]:
