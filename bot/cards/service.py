@@ -121,7 +121,7 @@ class CardService:
             )
 
         # Read while the look-ups run: the chat's agent costs them no wait.
-        choosing = asyncio.ensure_future(self._agent_of(paste)) if self._agents else None
+        choosing = asyncio.ensure_future(self._agent_of(paste)) if self._buy.agent_choice else None
         self._looking_up[paste.chat_id] += len(refs)
         try:
             async with repeating(
@@ -131,6 +131,10 @@ class CardService:
                     results = [await self._look_up(paste, refs[0])]
                 else:
                     results = await asyncio.gather(*(self._look_up(paste, ref) for ref in refs))
+        except BaseException:  # cut off (a stop): the agent is not needed any more
+            if choosing is not None:
+                choosing.cancel()
+            raise
         finally:
             self._looking_up[paste.chat_id] -= len(refs)
             if not self._looking_up[paste.chat_id]:
