@@ -30,6 +30,7 @@ from bot.balance.daily_usage import DailyCounters
 from bot.balance.ledger import QuotaLedger
 from bot.balance.pacing import Pacer
 from bot.balance.upstream_gate import UpstreamGate
+from bot.cards.buy_links import buy_options
 from bot.cards.currency_menu import CurrencyMenu
 from bot.cards.photo_download import PhotoDownloader
 from bot.cards.prices import CardPricing
@@ -41,6 +42,8 @@ from bot.catbuy.client import CatBuyClient
 from bot.config import ConfigError, Settings
 from bot.i18n.language import LanguagePrefs
 from bot.i18n.user_locale import UserLocale, create_i18n
+from bot.links.agent_prefs import AgentPrefs
+from bot.links.agents import by_slug
 from bot.links.public_hosts import HostResolver
 from bot.links.short_links import ShortLinkResolver
 from bot.lookup.item_cache import ItemCache
@@ -58,7 +61,6 @@ from bot.storage.store import open_store
 from bot.telegram.answer_models import keep_response_models
 from bot.telegram.chat_rights import ChatRights
 from bot.telegram.flood_limits import TelegramLimits
-from bot.telegram.group_admins import GroupAdmins
 from bot.telegram.webhook import (
     WebhookIntake,
     create_web_app,
@@ -113,6 +115,7 @@ class Services:
     breaker: Breaker
     risk: RiskService
     prefs: LanguagePrefs
+    agent_prefs: AgentPrefs
     chat_rights: ChatRights
     metrics: Metrics
     i18n: I18n
@@ -234,6 +237,7 @@ async def build_app(
     ``bot_session`` and the transports let tests and benchmarks put the
     outside services' fakes at their HTTP boundary.
     """
+    check_agent_referrals(settings)
     rates = rate_book(settings)  # first: a bad DEFAULT_CURRENCY stops the start
     async with AsyncExitStack() as closing:
         # Closed in the reverse order, each even when one before it failed: the
@@ -284,12 +288,30 @@ async def build_app(
         prefs = LanguagePrefs(store)
         i18n = create_i18n()
         notifier = AdminNotifier(bot, settings, prefs, i18n)
+        agent_prefs = AgentPrefs(store)
         currencies = CurrencyChoices(store, default=settings.default_currency)
         pricing = CardPricing(rates, currencies, shipping(settings))
         card_service = CardService(
-            bot, lookup, cards, sender, notifier, settings, metrics, rights, limits, pricing
+            bot,
+            lookup,
+            cards,
+            sender,
+            notifier,
+            settings,
+            metrics,
+            rights,
+            limits,
+            agent_prefs,
+            pricing,
         )
-        card_taps = CardTaps(cards, sender, i18n, settings.buy_url_template, pricing)
+        card_taps = CardTaps(
+            cards,
+            sender,
+            i18n,
+            settings.buy_url_template,
+            buy=buy_options(settings),
+            pricing=pricing,
+        )
         refresher = RateRefresher(
             rates,
             store,
@@ -319,10 +341,11 @@ async def build_app(
             breaker=breaker,
             risk=risk,
             prefs=prefs,
+            agent_prefs=agent_prefs,
             chat_rights=rights,
             metrics=metrics,
             i18n=i18n,
-            currency_menu=CurrencyMenu(rates, currencies, GroupAdmins(bot)),
+            currency_menu=CurrencyMenu(rates, currencies, bot),
         )
         updates = UpdatesInFlight()
         dispatcher = create_dispatcher(UserLocale(i18n, prefs), services, updates)
@@ -347,3 +370,11 @@ def shipping(settings: Settings) -> Shipping | None:
     if settings.shipping_cny_per_kg is None:
         return None
     return Shipping(settings.shipping_cny_per_kg, settings.service_fee_percent)
+
+
+def check_agent_referrals(settings: Settings) -> None:
+    """AGENT_REFERRALS names agents of the table (settings sit below it, so it is
+    checked here, at start, before anything is built)."""
+    unknown = sorted(slug for slug in settings.agent_referrals if by_slug(slug) is None)
+    if unknown:
+        raise ConfigError(f"AGENT_REFERRALS is invalid: unknown agent {unknown[0]!r}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, card, currency, hints, lang, links, membership, risk, start
+from handlers import admin, agent, card, currency, hints, lang, links, membership, risk, start
 from handlers.filters import IsCommand
 
 
@@ -23,6 +23,7 @@ def create_router() -> Router:
         start.create_router(),
         lang.create_router(),
         currency.create_router(),
+        agent.create_router(),
         admin.create_router(),
         risk.create_router(),
         card.create_router(),

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import pytest
+from aiogram.types import Chat
 
 from bot.cards.rendering import visible_length
 from tests.conftest import FIXTURES
@@ -195,7 +196,7 @@ async def test_in_a_group_only_an_admin_sets_the_currency_and_every_card_uses_it
     group = {"chat_id": GROUP, "chat_type": "supergroup"}
     refused = await command(money_bot, "/currency EUR", 460, **group)
     assert refused == "Only the group's admins can change its currency."
-    money_bot.session.telegram.set_member_status(GROUP, 461, "administrator")
+    money_bot.session.telegram.set_member(GROUP, 461, "administrator")
     assert await command(money_bot, "/currency EUR", 461, **group) == (
         "Cards now show prices in Euro (EUR) too."
     )
@@ -258,9 +259,24 @@ async def test_help_names_currency(money_bot: Harness) -> None:
     assert "/currency: валюта" in await command(money_bot, "/help", 495, "ru")
 
 
-async def test_a_group_admin_is_asked_once_and_remembered_briefly(money_bot: Harness) -> None:
+async def test_a_demoted_admin_is_refused_at_once(money_bot: Harness) -> None:
     group = {"chat_id": GROUP, "chat_type": "supergroup"}
-    money_bot.session.telegram.set_member_status(GROUP, 496, "creator")
-    for code in ("EUR", "GBP", "USD"):
-        await command(money_bot, f"/currency {code}", 496, **group)
-    assert len(money_bot.session.calls("getChatMember")) == 1
+    money_bot.session.telegram.set_member(GROUP, 496, "creator")
+    assert "Euro" in await command(money_bot, "/currency EUR", 496, **group)
+    money_bot.session.telegram.set_member(GROUP, 496, "member")
+    refused = await command(money_bot, "/currency GBP", 496, **group)
+    assert refused == "Only the group's admins can change its currency."
+
+
+async def test_an_anonymous_admin_writes_as_the_group(money_bot: Harness) -> None:
+    update = message_update(
+        "/currency EUR", chat_id=GROUP, chat_type="supergroup", user_id=1087968824
+    )
+    assert update.message is not None
+    anonymous = update.message.model_copy(
+        update={"sender_chat": Chat(id=GROUP, type="supergroup", title="Test group")}
+    )
+    money_bot.clear()
+    await money_bot.feed(update.model_copy(update={"message": anonymous}))
+    assert money_bot.messages() == ["Cards now show prices in Euro (EUR) too."]
+    assert not money_bot.session.calls("getChatMember")

@@ -21,6 +21,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from redis.exceptions import RedisError
 
+from bot.cards.buy_links import buy_options
+from bot.cards.free_card import free_card, is_free
 from bot.cards.help_text import no_item_text
 from bot.cards.picker import VariantPicker
 from bot.cards.picker_view import page_of
@@ -38,8 +40,10 @@ from bot.cards.sending import CardSender, Destination
 from bot.cards.state import CardState, CardStore, new_token
 from bot.config import Settings
 from bot.items.item import ItemRef
+from bot.links.agent_prefs import AgentPrefs
 from bot.links.message import CollectedItems
-from bot.lookup.service import Found, LookupResult, LookupService
+from bot.lookup.results import Found, LookupResult, Refused
+from bot.lookup.service import LookupService
 from bot.money.choices import holder_for
 from bot.ops.background import repeating
 from bot.ops.metrics import Metrics
@@ -86,10 +90,13 @@ class CardService:
         metrics: Metrics,
         rights: ChatRights,
         limits: TelegramLimits,
-        pricing: CardPricing,
+        agents: AgentPrefs | None = None,
+        pricing: CardPricing | None = None,
     ) -> None:
         self._bot = bot
         self._pricing = pricing
+        self._agents = agents
+        self._buy = buy_options(settings)
         self._rights = rights
         self._limits = limits
         # Items being looked up, per chat: their cards are about to queue.
@@ -118,6 +125,9 @@ class CardService:
                 paste.chat_id, ChatAction.UPLOAD_PHOTO, message_thread_id=paste.thread_id
             )
 
+        # Read while the look-ups run: the chat's agent costs them no wait.
+        choosing = asyncio.ensure_future(self._agent_of(paste)) if self._buy.agent_choice else None
+        converting = asyncio.ensure_future(self._currency_of(paste)) if self._pricing else None
         self._looking_up[paste.chat_id] += len(refs)
         try:
             async with repeating(
@@ -127,20 +137,23 @@ class CardService:
                     results = [await self._look_up(paste, refs[0])]
                 else:
                     results = await asyncio.gather(*(self._look_up(paste, ref) for ref in refs))
+        except BaseException:  # cut off (a stop): the agent is not needed any more
+            for reading in (choosing, converting):
+                if reading is not None:
+                    reading.cancel()
+            raise
         finally:
             self._looking_up[paste.chat_id] -= len(refs)
             if not self._looking_up[paste.chat_id]:
                 del self._looking_up[paste.chat_id]
+        agent = await choosing if choosing is not None else None
+        currency = await converting if converting is not None else None
         notes: list[str] = []
-        currency: str | None = None
         for ref, result in zip(refs, results, strict=True):
             if isinstance(result, Found):
-                if currency is None:  # in a group the group's, whoever pasted
-                    holder = holder_for(
-                        chat_id=paste.chat_id, user_id=paste.user_id, is_group=paste.is_group
-                    )
-                    currency = await self._pricing.choices.currency(holder, paste.lang)
-                await self._send_card(paste, ref, result, currency)
+                await self._send_card(paste, ref, result, agent, currency)
+            elif is_free(result):
+                await self._send_free_card(paste, ref, result, agent)
             else:
                 text = refusal_text(result, ref)
                 if text not in notes:
@@ -199,7 +212,36 @@ class CardService:
         )
         return result
 
-    async def _send_card(self, paste: Paste, ref: ItemRef, found: Found, currency: str) -> None:
+    async def _agent_of(self, paste: Paste) -> str | None:
+        """The agent chosen where the paste was made: the group's, or the user's."""
+        if self._agents is None or not self._buy.agent_choice:
+            return None
+        return await self._agents.get(paste.chat_id if paste.is_group else paste.user_id)
+
+    async def _currency_of(self, paste: Paste) -> str | None:
+        """The currency of the chat's cards: in a group the group's, whoever pasted."""
+        assert self._pricing is not None
+        holder = holder_for(chat_id=paste.chat_id, user_id=paste.user_id, is_group=paste.is_group)
+        return await self._pricing.choices.currency(holder, paste.lang)
+
+    async def _send_free_card(
+        self, paste: Paste, ref: ItemRef, refused: Refused, agent: str | None
+    ) -> None:
+        """The item's links without its details: no upstream call was made."""
+        card = free_card(
+            ref,
+            refused,
+            agent=agent,
+            buy=self._buy,
+            lang=paste.lang,
+            breaker_cooldown=self._settings.breaker_cooldown_seconds,
+        )
+        view = CardView(photo=None, caption=card.text, keyboard=card.keyboard)
+        await self._send(Destination(paste.chat_id, paste.message_id, paste.thread_id), view)
+
+    async def _send_card(
+        self, paste: Paste, ref: ItemRef, found: Found, agent: str | None, currency: str | None
+    ) -> None:
         item = found.item
         picker = VariantPicker(item)
         choice = picker.empty_choice()
@@ -212,6 +254,7 @@ class CardService:
             pages=page_of(picker, choice, max_buttons=MAX_BUTTONS - OWN_BUTTONS),
             photo=VARIANT_PHOTO if picker.summary(choice).image else 0,
             source_url=ref.canonical_url,
+            agent=agent,
             currency=currency,
         )
         token = new_token()
@@ -220,6 +263,7 @@ class CardService:
             token,
             buy_url_template=self._settings.buy_url_template,
             picker=picker,
+            buy=self._buy,
             pricing=self._pricing,
         )
         # Saved while Telegram takes the card: a tap can only come once it has arrived.

@@ -72,6 +72,8 @@ class _Shown(BaseModel):
     photo: int = 0  # gallery index (the card renderer gives negative values a meaning)
     source_url: str  # canonical item URL
     currency: str | None = None  # prices converted to; None: by the card's language
+    agent: str | None = None  # the shopping agent chosen where the card was sent
+    others: bool = False  # the keyboard's bottom shows the other agents' links
 
 
 class CardState(_Shown):

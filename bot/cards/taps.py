@@ -19,6 +19,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from cachetools import LRUCache
 
+from bot.cards.buy_links import BuyOptions
 from bot.cards.picker import VariantPicker
 from bot.cards.picker_view import page_sizes
 from bot.cards.prices import CardPricing
@@ -69,6 +70,12 @@ def apply_tap(state: CardState, tap: CardTap, picker: VariantPicker | None = Non
             if not 0 <= tap.opt < len(state.item.images):
                 return TapResult(None, TapNote.INVALID)
             return TapResult(state.model_copy(update={"photo": tap.opt}))
+        case CardAct.AGENTS:
+            if tap.opt not in (0, 1):
+                return TapResult(None, TapNote.INVALID)
+            if bool(tap.opt) == state.others:
+                return TapResult(None)
+            return TapResult(state.model_copy(update={"others": bool(tap.opt)}))
         case CardAct.RESET:
             choice = picker.empty_choice()
             photo = 0 if state.photo == VARIANT_PHOTO else state.photo
@@ -133,6 +140,7 @@ class CardTaps:
         sender: CardSender,
         i18n: I18n,
         buy_url: str | None,
+        buy: BuyOptions | None = None,
         pricing: CardPricing | None = None,
     ):
         self._pricing = pricing
@@ -140,6 +148,7 @@ class CardTaps:
         self._sender = sender
         self._i18n = i18n
         self._buy_url = buy_url
+        self._buy = buy or BuyOptions(template=buy_url)
         self._turns: dict[str, _Turns] = {}
         # Pickers of the items tapped lately, by the item object (held, so its id
         # stays its own): an item of 2,000 SKUs takes ~7 ms to build one for.
@@ -208,6 +217,7 @@ class CardTaps:
                     token,
                     buy_url_template=self._buy_url,
                     picker=picker,
+                    buy=self._buy,
                     pricing=self._pricing,
                 )
             shown_photo = card_photo(turns.shown, picker) if turns.shown else None

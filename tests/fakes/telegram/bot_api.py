@@ -44,7 +44,8 @@ from tests.fakes.telegram.updates import callback_update, update_to_dict
 class FakeTelegram:
     """The Bot API's behaviour, shared by `RecordingSession` and `FakeBotApi`.
 
-    Test knobs: `refuse_photo_url`, `fail_next`, `flood_after`, `push_update`.
+    Test knobs: `refuse_photo_url`, `fail_next`, `flood_after`, `push_update`,
+    `set_member`.
     Every call is recorded in `sent`; `wait_for` awaits one.
     """
 
@@ -88,9 +89,9 @@ class FakeTelegram:
         """Answer 429 once a chat (every chat when `chat_id` is None) got n messages in 60 s."""
         self._flood.limit(n_per_minute, chat_id)
 
-    def set_member_status(self, chat_id: int, user_id: int, status: str) -> None:
-        """What ``getChatMember`` says of the user in the chat (else ``member``)."""
-        self._members.set_status(chat_id, user_id, status)
+    def set_member(self, chat_id: int, user_id: int, status: str) -> None:
+        """What `getChatMember` says of a user in a chat ("member" unless set)."""
+        self._members.set(chat_id, user_id, status)
 
     def migrate(self, chat_id: int, to_chat_id: int) -> None:
         """The group became supergroup `to_chat_id`: sends to `chat_id` are refused, naming it."""
@@ -211,7 +212,7 @@ class FakeTelegram:
             "editMessageReplyMarkup": self._edit_reply_markup,
             "deleteMessage": self._delete_message,
             "getFile": lambda p, _: self._store.get_file(p),
-            "getChatMember": lambda p, _: self._members.get_chat_member(p),
+            "getChatMember": lambda p, _: self._members.get(p),
             "getUpdates": lambda p, _: self.pending_updates(p.get("offset"), p.get("limit", 100)),
             "getWebhookInfo": lambda _p, _f: {
                 "url": "",

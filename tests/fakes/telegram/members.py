@@ -1,19 +1,24 @@
-"""Who is who in a group: ``getChatMember`` answers as Telegram does, per status."""
+"""Who is what in a chat, as `getChatMember` answers: "member" unless a test says."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.fakes.telegram.limits import JsonDict
 
-# What aiogram requires of an administrator's ChatMember, all answered "no".
+# The rights an administrator's answer carries (Bot API 9.x requires each).
 _ADMIN_RIGHTS = (
-    "can_be_edited",
-    "is_anonymous",
+    "can_manage_chat",
     "can_delete_messages",
     "can_manage_video_chats",
     "can_restrict_members",
-    "can_promote_members",
     "can_change_info",
     "can_invite_users",
+)
+_NO_RIGHTS = (
+    "can_be_edited",
+    "is_anonymous",
+    "can_promote_members",
     "can_post_stories",
     "can_edit_stories",
     "can_delete_stories",
@@ -22,23 +27,24 @@ _ADMIN_RIGHTS = (
 
 
 class ChatMembers:
-    """Each user's status in each chat; anyone not set is a plain ``member``."""
+    """Statuses by (chat, user): "creator", "administrator", "member", …"""
 
     def __init__(self) -> None:
-        self._status: dict[tuple[int, int], str] = {}
+        self._statuses: dict[tuple[Any, Any], str] = {}
 
-    def set_status(self, chat_id: int, user_id: int, status: str) -> None:
-        self._status[(chat_id, user_id)] = status
+    def set(self, chat_id: int, user_id: int, status: str) -> None:
+        self._statuses[(chat_id, user_id)] = status
 
-    def get_chat_member(self, params: JsonDict) -> JsonDict:
-        chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
-        status = self._status.get((chat_id, user_id), "member")
+    def get(self, params: JsonDict) -> JsonDict:
+        user_id = params.get("user_id")
+        status = self._statuses.get((params.get("chat_id"), user_id), "member")
         member: JsonDict = {
             "status": status,
-            "user": {"id": user_id, "is_bot": False, "first_name": "Test"},
+            "user": {"id": user_id, "is_bot": False, "first_name": "Member"},
         }
         if status == "administrator":
-            member.update(dict.fromkeys(_ADMIN_RIGHTS, False), can_manage_chat=True)
+            member.update(dict.fromkeys(_ADMIN_RIGHTS, True))
+            member.update(dict.fromkeys(_NO_RIGHTS, False))
         elif status == "creator":
             member["is_anonymous"] = False
         return member
