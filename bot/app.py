@@ -46,7 +46,7 @@ from bot.catbuy.client import CatBuyClient
 from bot.config import ConfigError, Settings
 from bot.i18n.language import LanguagePrefs
 from bot.i18n.user_locale import UserLocale, create_i18n
-from bot.links.public_hosts import HostResolver
+from bot.links.public_hosts import HostResolver, PublicAddressTransport, system_addresses
 from bot.links.short_links import ShortLinkResolver
 from bot.lookup.item_cache import ItemCache
 from bot.lookup.service import LookupService
@@ -217,7 +217,9 @@ async def build_app(
         transport=catbuy_transport,
         on_call=upstream_recorder(metrics),
     )
-    images = httpx.AsyncClient(timeout=IMAGE_TIMEOUT, transport=images_transport)
+    # Photo URLs come from the upstream's payload: public addresses only, pinned.
+    photo_hosts = PublicAddressTransport(resolve_host or system_addresses, network=images_transport)
+    images = httpx.AsyncClient(timeout=IMAGE_TIMEOUT, transport=photo_hosts)
     resolver = ShortLinkResolver(store, transport=shortlinks_transport, resolve_host=resolve_host)
     breaker = Breaker(store, cooldown_seconds=settings.breaker_cooldown_seconds)
     pacer = Pacer(store, rps=settings.catbuy_rps, max_wait=settings.max_queue_wait_seconds)
@@ -235,7 +237,7 @@ async def build_app(
     )
     cards = CardStore(store, ttl_seconds=settings.picker_ttl_seconds)
     rights = ChatRights()
-    sender = CardSender(bot, PhotoDownloader(images, resolve_host=resolve_host), store, rights)
+    sender = CardSender(bot, PhotoDownloader(images), store, rights)
     prefs = LanguagePrefs(store)
     i18n = create_i18n()
     notifier = AdminNotifier(bot, settings, prefs, i18n)
