@@ -6,8 +6,9 @@ import pytest
 from aiogram.utils.i18n import I18n
 
 from bot.balance.breaker import BreakerReason
-from bot.cards.refusals import breaker_notice, duration, reset_in
+from bot.i18n.formatting import duration, reset_in
 from bot.i18n.user_locale import create_i18n
+from bot.reports.admin_notices import breaker_notice
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import message_update
 from tests.harness import ADMIN_ID, running_bot
