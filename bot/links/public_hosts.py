@@ -196,6 +196,8 @@ class _DirectTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(str(error)) from None
         except (httpcore.NetworkError, httpcore.ProtocolError) as error:
             raise getattr(httpx, type(error).__name__, httpx.TransportError)(str(error)) from None
+        except httpcore.UnsupportedProtocol as error:
+            raise httpx.UnsupportedProtocol(str(error)) from None
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,
