@@ -50,8 +50,12 @@ _INVISIBLE = re.compile(
     r"[\u0000-\u0020\u007f-\u00a0\u00ad\u0300-\u036f\u0600-\u0605\u061c\u06dd"
     r"\u070f\u0890-\u0891\u08e2\u115f\u1160\u1680\u180e\u1ab0-\u1aff\u1dc0-\u1dff"
     r"\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u206f\u20d0-\u20ff\u2800"
-    r"\u3000\u3164\ud800-\udfff\ufe00-\ufe0f\ufe20-\ufe2f\ufeff\uffa0\ufff9-\ufffb"
-    r"\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3"
+    r"\u3000\u3164\ud800-\udfff\ufe00-\ufe0f\ufe20-\ufe2f\ufeff\uffa0\ufff9-\ufffb]+"
+)
+# Beyond the first plane, apart: a class with such ranges is tested range by
+# range, and most text has no character out there to test.
+_INVISIBLE_ASTRAL = re.compile(
+    r"[\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3"
     r"\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f\U000e0100-\U000e01ef]+"
 )
 # JSON's own escapes, undone in a model's JSON text before it is folded.
@@ -81,13 +85,24 @@ def _decoded(text: str) -> str:
     return text
 
 
+def _visible(text: str) -> str:
+    if not text.isascii():
+        text = _INVISIBLE.sub("", text)
+        if max(text, default="") > "\uffff":
+            text = _INVISIBLE_ASTRAL.sub("", text)
+        return text
+    return _INVISIBLE.sub("", text) if not text.isprintable() or " " in text else text
+
+
 def fold(text: str) -> str:
     """``text`` as compared with the key: decoded, visible characters only, case folded."""
-    return _INVISIBLE.sub("", unicodedata.normalize("NFKD", _decoded(text))).casefold()
+    # lower(), not casefold(): after NFKD the key's letters are ASCII, and
+    # lower() is what tells them apart from their other cases, faster.
+    return _visible(unicodedata.normalize("NFKD", _decoded(text))).lower()
 
 
 def _fold_char(char: str) -> str:
-    return _INVISIBLE.sub("", unicodedata.normalize("NFKD", char)).casefold()
+    return _visible(unicodedata.normalize("NFKD", char)).lower()
 
 
 def _json_unescaped(text: str) -> str:
