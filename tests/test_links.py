@@ -468,3 +468,18 @@ def test_an_invisible_character_inside_an_id_never_cuts_it_short(
 )
 def test_an_id_an_invisible_character_spoils_is_refused_not_cut(pasted: str) -> None:
     assert find_links(pasted, []).refs == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "see item.taobao\u200b.com/item.htm?id=738104529617",
+        "see https://detail.1688\u2060.com/offer/654321987.html",
+        "see https://weidian.com/item.html?itemID=7212\u00ad345678",
+    ],
+)
+def test_the_group_pre_check_sees_what_find_links_finds_across_invisible_characters(
+    text: str,
+) -> None:
+    assert find_links(text, []).refs
+    assert might_hold_link(text, [])

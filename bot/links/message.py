@@ -110,7 +110,7 @@ def might_hold_link(text: str | None, entities: Sequence[LinkEntity]) -> bool:
     if not text or "." not in text:
         return False
     # Plain substring tests beat a regex alternation several times over here.
-    lowered = text.lower()
+    lowered = _visible(text)[0].lower()
     return any(keyword in lowered for keyword in _KEYWORDS)
 
 
