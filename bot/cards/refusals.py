@@ -6,7 +6,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n.formatting import reset_in
 from bot.items.item import ItemRef
-from bot.lookup.service import Failure, Refused
+from bot.lookup.results import Failure, Refused
 
 
 def store_down_text() -> str:

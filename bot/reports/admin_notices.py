@@ -18,7 +18,7 @@ from bot.balance.breaker import BreakerReason
 from bot.config import Settings
 from bot.i18n.formatting import duration, format_count
 from bot.i18n.language import LanguagePrefs
-from bot.lookup.service import AdminNotice, LookupResult, NoticeKind
+from bot.lookup.results import AdminNotice, LookupResult, NoticeKind
 
 log = logging.getLogger(__name__)
 
