@@ -122,3 +122,28 @@ def test_webhook_mode_without_a_secret_exits_2_with_one_line() -> None:
     assert result.returncode == 2
     lines = result.stderr.decode().strip().splitlines()
     assert len(lines) == 1 and "WEBHOOK_SECRET" in lines[0]
+
+
+def test_agent_choice_is_on_unless_the_operator_has_a_buy_link() -> None:
+    assert settings().agent_choice_on
+    assert not settings(buy_url_template="https://buy.example/?u={url}").agent_choice_on
+    assert settings(
+        buy_url_template="https://buy.example/?u={url}", agent_choice="on"
+    ).agent_choice_on
+    assert not settings(agent_choice="off").agent_choice_on
+
+
+def test_agent_referrals_are_agent_code_pairs() -> None:
+    parsed = settings(agent_referrals=" KakoBuy=abc123, cnfans=4567 ")
+    assert parsed.agent_referrals == {"kakobuy": "abc123", "cnfans": "4567"}
+    for bad in ("kakobuy", "kakobuy=a&b=c", "kakobuy=<b>", "=abc"):
+        with pytest.raises(ConfigError, match=r"^AGENT_REFERRALS is invalid"):
+            settings(agent_referrals=bad)
+
+
+def test_a_referral_for_an_agent_nobody_knows_stops_the_bot_at_start() -> None:
+    from bot.app import check_agent_referrals
+
+    check_agent_referrals(settings(agent_referrals="kakobuy=abc,litbuy=x"))
+    with pytest.raises(ConfigError, match=r"^AGENT_REFERRALS is invalid: unknown agent 'kakobuyy'"):
+        check_agent_referrals(settings(agent_referrals="kakobuyy=abc"))

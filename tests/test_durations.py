@@ -6,8 +6,10 @@ import pytest
 from aiogram.utils.i18n import I18n
 
 from bot.balance.breaker import BreakerReason
+from bot.cards.free_card import free_reason
 from bot.i18n.formatting import duration, reset_in
 from bot.i18n.user_locale import create_i18n
+from bot.lookup.results import Failure, Refused
 from bot.reports.admin_notices import breaker_notice
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import message_update
@@ -72,3 +74,12 @@ async def test_the_admin_is_told_the_pause_in_seconds(redis_url: str) -> None:
             ]
     assert len(notices) == 1
     assert "paused for 45 s." in notices[0]
+
+
+@pytest.mark.parametrize(("cooldown", "said"), [(45, "45 s"), (90, "1 min 30 s"), (300, "5 min")])
+def test_the_free_card_says_the_breaker_pause_as_it_is(
+    i18n: I18n, cooldown: int, said: str
+) -> None:
+    refused = Refused(Failure.BREAKER_OPEN, reason=BreakerReason.BALANCE)
+    with i18n.context(), i18n.use_locale("en"):
+        assert free_reason(refused, cooldown).endswith(f"paste the link again in {said}.")
