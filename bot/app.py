@@ -23,6 +23,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramNetworkError,
     TelegramNotFound,
     TelegramServerError,
@@ -331,7 +332,7 @@ async def reach_telegram(bot: Bot, settings: Settings, *, patience: float = 30.0
             return
         except (TelegramUnauthorizedError, TelegramNotFound):
             raise ConfigError(f"BOT_TOKEN: {where} refused this token") from None
-        except (TelegramNetworkError, TelegramServerError) as error:
+        except (TelegramNetworkError, TelegramServerError, ClientDecodeError) as error:
             if loop.time() + pause > deadline:
                 reason = type(error).__name__
                 raise StartupError(f"cannot reach Telegram at {where} ({reason})") from None

@@ -72,6 +72,13 @@ METHOD_NOT_FOUND = "Not Found: method not found"
 PARSE_ERROR = "Bad Request: can't parse entities: "
 
 MIGRATED = "Bad Request: group chat was upgraded to a supergroup chat"
+# What a proxy in front of the Bot API (or Telegram's own front end) answers when
+# the server behind it is down: HTML, not the Bot API's JSON.
+BAD_GATEWAY_PAGE = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
 # What Telegram says to a late or second answer of a callback query.
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
@@ -111,12 +118,14 @@ class BotApiRefusal(Exception):
         description: str,
         retry_after: int | None = None,
         migrate_to_chat_id: int | None = None,
+        page: str | None = None,
     ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.retry_after = retry_after
         self.migrate_to_chat_id = migrate_to_chat_id
+        self.page = page  # a body that is not JSON (an HTML error page), sent as it is
 
     def payload(self) -> JsonDict:
         body: JsonDict = {"ok": False, "error_code": self.status, "description": self.description}
@@ -337,6 +346,7 @@ class SentCall:
     time: float = field(default_factory=monotonic)
     status: int = 200
     response: JsonDict = field(default_factory=dict)
+    page: str | None = None  # the body instead of ``response`` when it is not JSON
 
     @property
     def ok(self) -> bool:
@@ -431,6 +441,15 @@ class FakeTelegram:
         """Answer the next call of `method` with this error, once; `retry_after` only for 429."""
         failure = BotApiRefusal(status, description, retry_after if status == 429 else None)
         self._failures.setdefault(method, deque()).append(failure)
+
+    def fail_next_with_page(
+        self, method: str, times: int = 1, status: int = 502, page: str = BAD_GATEWAY_PAGE
+    ) -> None:
+        """Answer the next `times` calls of `method` with an HTML error page, as a proxy
+        in front of the Bot API does when the server behind it is down."""
+        for _ in range(times):
+            failure = BotApiRefusal(status, "Bad Gateway", page=page)
+            self._failures.setdefault(method, deque()).append(failure)
 
     def flood_after(self, n_per_minute: int, chat_id: int | str | None = None) -> None:
         """Answer 429 once a chat (every chat when `chat_id` is None) got n messages in 60 s."""
@@ -528,6 +547,7 @@ class FakeTelegram:
             call.response = {"ok": True, "result": result}
         except BotApiRefusal as refusal:
             call.status, call.response = refusal.status, refusal.payload()
+            call.page = refusal.page
         self.sent.append(call)
         return call
 
@@ -916,6 +936,9 @@ class RecordingSession(BaseSession):
     def flood_after(self, n_per_minute: int, chat_id: int | str | None = None) -> None:
         self.telegram.flood_after(n_per_minute, chat_id)
 
+    def fail_next_with_page(self, method: str, times: int = 1, status: int = 502) -> None:
+        self.telegram.fail_next_with_page(method, times, status)
+
     def serve_content(self, url: str, data: bytes) -> None:
         """Bytes that `stream_content(url)` returns (e.g. for `URLInputFile`)."""
         self._content[url] = data
@@ -949,8 +972,9 @@ class RecordingSession(BaseSession):
             # Long polling with nothing queued: yield instead of spinning the loop.
             await asyncio.sleep(min(float(params.get("timeout") or 0), 0.05))
         call = self.telegram.answer(method.__api_method__, params, files)
+        content = call.page if call.page is not None else self.json_dumps(call.response)
         response = self.check_response(
-            bot=bot, method=method, status_code=call.status, content=self.json_dumps(call.response)
+            bot=bot, method=method, status_code=call.status, content=content
         )
         return cast(TelegramType, response.result)
 
