@@ -113,6 +113,10 @@ class CardStore:
     def _key(token: str) -> str:
         return f"card:{token}"
 
+    @staticmethod
+    def _unsure_key(token: str) -> str:
+        return f"cardUnsure:{token}"
+
     async def save(self, token: str, state: CardState) -> bool:
         """Store ``state`` under a new ``token``; False when the token is taken."""
         item = pack(state.item.model_dump_json())
@@ -131,6 +135,26 @@ class CardStore:
             return None
         stored = _decode(await self._store.getex(self._key(token), ex=self._ttl))
         return await self._state(stored)
+
+    async def get_for_redraw(self, token: str) -> tuple[CardState | None, bool]:
+        """The card's state, and whether its message may not show the photo its last
+        stored state had (an edit failed: see ``mark_unsure``), in one round trip."""
+        if not is_token(token):
+            return None, False
+        async with self._store.pipeline(transaction=False) as pipe:
+            pipe.getex(self._key(token), ex=self._ttl)
+            pipe.exists(self._unsure_key(token))
+            raw, unsure = await pipe.execute()
+        return await self._state(_decode(raw)), bool(unsure)
+
+    async def mark_unsure(self, token: str) -> None:
+        """The card's message failed to change: what it shows is no longer known, so
+        its next redraw, on any replica, sends the photo as well as the caption."""
+        await self._store.set(self._unsure_key(token), b"1", ex=self._ttl)
+
+    async def mark_sure(self, token: str) -> None:
+        """The card's message was drawn whole again."""
+        await self._store.delete(self._unsure_key(token))
 
     async def update(
         self, token: str, change: Callable[[CardState], CardState]

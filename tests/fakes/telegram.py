@@ -488,6 +488,10 @@ class FakeTelegram:
         message = self._message_dict(stored)
         return callback_update(data, user_id=user_id, language_code=language_code, message=message)
 
+    def message(self, chat_id: int | str, message_id: int) -> StoredMessage:
+        """The bot's message as Telegram holds it now (``media_key``: the photo it shows)."""
+        return self._messages[(chat_id, message_id)]
+
     # updates ----------------------------------------------------------------------
 
     def pending_updates(self, offset: int | None, limit: int = 100) -> list[JsonDict]:
