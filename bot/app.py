@@ -40,7 +40,7 @@ from bot.balance.pacing import Pacer
 from bot.balance.upstream_gate import UpstreamGate
 from bot.cards.photo_download import PhotoDownloader
 from bot.cards.sending import CardSender
-from bot.cards.service import CardService
+from bot.cards.service import CardService, drain_seconds
 from bot.cards.state import CardStore
 from bot.cards.taps import CardTaps
 from bot.catbuy.client import CatBuyClient
@@ -73,8 +73,6 @@ log = logging.getLogger(__name__)
 IMAGE_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 # What an aiogram middleware passes an event on to.
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
-# How long a stopping bot waits for the updates under way (the webhook's drain too).
-DRAIN_SECONDS = 20.0
 # Updates handled at once, at most: past it, polling stops taking more and the
 # webhook answers 503 (Telegram delivers again later). A Redis stall otherwise
 # piles up tasks, each with a Redis connection, until the process runs out of
@@ -185,6 +183,15 @@ class App:
     services: dict[str, Any]
     metrics: Metrics
     updates: UpdatesInFlight
+
+    def begin_stop(self) -> float:
+        """The process is stopping: no paste is charged whose cards could not be sent
+        in time. How long to wait for the updates under way (the drain)."""
+        seconds = drain_seconds(self.settings)
+        card_service: CardService = self.services["card_service"]
+        card_service.stop_by(asyncio.get_running_loop().time() + seconds)
+        log.info("stopping: draining updates in flight (%.0f s at most)", seconds)
+        return seconds
 
     def web_app(self, webhook: WebhookIntake | None = None) -> web.Application:
         """Health, readiness and metrics (plus the webhook in webhook mode)."""
@@ -359,8 +366,7 @@ async def _run_polling(app: App) -> None:
             close_bot_session=False,
             tasks_concurrency_limit=MAX_UPDATES_IN_FLIGHT,
         )
-        log.info("stopping: draining updates in flight")
-        await app.updates.drain(DRAIN_SECONDS)
+        await app.updates.drain(app.begin_stop())
     finally:
         if runner is not None:
             await runner.cleanup()
@@ -375,7 +381,7 @@ async def _run_webhook(app: App) -> None:
         app.store,
         path=settings.webhook_path,
         secret=secret,
-        drain_timeout=DRAIN_SECONDS,
+        drain_timeout=drain_seconds(settings),
         max_in_flight=MAX_UPDATES_IN_FLIGHT,
     )
     runner = await run_web_server(
@@ -392,7 +398,7 @@ async def _run_webhook(app: App) -> None:
             "webhook mode: listening on %s:%s", settings.web_server_host, settings.web_server_port
         )
         await stop.wait()
-        log.info("stopping: draining updates in flight")
+        app.begin_stop()
         await intake.drain()
     finally:
         await runner.cleanup()

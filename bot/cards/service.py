@@ -53,8 +53,21 @@ log = logging.getLogger(__name__)
 # an action for 5 s, so a long wait renews it.
 CHAT_ACTION_DELAY = 0.3
 CHAT_ACTION_EVERY = 4.5
-# A group whose cards would wait longer than this to be sent gets no new look-up.
-MAX_SEND_DELAY = 60.0
+# A chat whose cards would wait longer than this to be sent gets no new look-up:
+# a stop drains for as long as a queued card may wait (``drain_seconds``), so
+# the queue is kept as short as a stop can drain. 20 s hold a group's 20 cards
+# a minute at Telegram's pace of one a second; past them, the next card would
+# wait for the window to roll on, most of a minute.
+MAX_SEND_DELAY = 20.0
+# Beyond a card's turn: the send itself, a 5xx's one retry, a refused photo
+# downloaded (10 s at most) and uploaded.
+SEND_SLACK = 10.0
+
+
+def drain_seconds(settings: Settings) -> float:
+    """How long a stop waits for the updates under way: a look-up charged just before
+    it, or a card queued behind its chat's sends, ends in its card within this."""
+    return max(settings.catbuy_timeout_seconds, MAX_SEND_DELAY) + SEND_SLACK
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,13 @@ class CardService:
         self._notifier = notifier
         self._settings = settings
         self._metrics = metrics
+        # Set once the process is stopping: every card must be sent by then.
+        self._stop_deadline: float | None = None
+
+    def stop_by(self, deadline: float) -> None:
+        """The process stops at ``deadline`` (event loop time): from now on a paste is
+        looked up (and charged) only when its cards can be sent before then."""
+        self._stop_deadline = deadline
 
     async def answer(self, paste: Paste) -> None:
         """Cards for the items, then one short note: refusals, skipped items, and in
@@ -106,7 +126,7 @@ class CardService:
             if not paste.is_group:  # a lookalike, a shop page: say what works
                 await self._bot.send_message(paste.chat_id, no_item_text())
             return
-        if paste.is_group and self._turned_away(paste.chat_id):
+        if await self._turned_away(paste):
             return
 
         async def show_upload() -> None:
@@ -143,33 +163,50 @@ class CardService:
         if paste.items.unresolved and not paste.is_group and not refs:
             notes.append(_("Couldn't open this link. Paste the marketplace link instead."))
         if notes:
-            try:
-                await self._bot.send_message(
-                    paste.chat_id,
-                    "\n".join(notes),
-                    message_thread_id=paste.thread_id,
-                    reply_to_message_id=paste.message_id,
-                    allow_sending_without_reply=True,
-                )
-            except TelegramAPIError as error:
-                self._rights.learn(paste.chat_id, error)
-                log.warning("note not sent: %s", error.message)
+            await self._say(paste, "\n".join(notes))
 
-    def _turned_away(self, group_id: int) -> bool:
-        """Whether no card could reach this group soon, so none is paid for: it
-        muted or removed the bot, or it floods past Telegram's 20 messages a
-        minute (a card would wait past ``MAX_SEND_DELAY`` behind the cards
-        queued and those still being looked up, in a queue growing without end
-        and lost at a restart)."""
-        if not self._rights.may_write(group_id):
-            log.info("chat %s does not let the bot write: paste not looked up", group_id)
+    async def _say(self, paste: Paste, text: str) -> None:
+        """A short note in answer to ``paste``."""
+        try:
+            await self._bot.send_message(
+                paste.chat_id,
+                text,
+                message_thread_id=paste.thread_id,
+                reply_to_message_id=paste.message_id,
+                allow_sending_without_reply=True,
+            )
+        except TelegramAPIError as error:
+            self._rights.learn(paste.chat_id, error)
+            log.warning("note not sent: %s", error.message)
+
+    async def _turned_away(self, paste: Paste) -> bool:
+        """Whether no card could reach this chat soon, so none is paid for: a group
+        muted or removed the bot, or the chat floods past Telegram's pace (its last
+        card would wait past ``MAX_SEND_DELAY`` behind the cards queued and those
+        still being looked up, longer than a stop drains), or the process is
+        stopping before its cards could be sent."""
+        chat_id = paste.chat_id
+        if paste.is_group and not self._rights.may_write(chat_id):
+            log.info("chat %s does not let the bot write: paste not looked up", chat_id)
             return True
-        ahead = self._looking_up.get(group_id, 0)
-        if self._limits.send_delay(group_id, ahead=ahead) > MAX_SEND_DELAY:
-            log.warning("group %s is flooding: paste not looked up", group_id)
-            self._metrics.quota_refusals.labels(kind="group_flood").inc()
+        ahead = self._looking_up.get(chat_id, 0) + len(paste.items.items) - 1
+        delay = self._limits.send_delay(chat_id, ahead=max(ahead, 0))
+        if delay > MAX_SEND_DELAY:
+            log.warning("chat %s is flooding: paste not looked up", chat_id)
+            kind = "group_flood" if paste.is_group else "chat_flood"
+            self._metrics.quota_refusals.labels(kind=kind).inc()
             return True
-        return False
+        if self._stop_deadline is None:
+            return False
+        now = asyncio.get_running_loop().time()
+        look_up = self._settings.catbuy_timeout_seconds
+        if now + max(look_up, delay) + SEND_SLACK <= self._stop_deadline:
+            return False
+        log.info("stopping: paste in chat %s not looked up", chat_id)
+        self._metrics.quota_refusals.labels(kind="stopping").inc()
+        if now + delay + SEND_SLACK <= self._stop_deadline:
+            await self._say(paste, _("The bot is restarting. Paste the link again in a minute."))
+        return True
 
     async def _look_up(self, paste: Paste, ref: ItemRef) -> LookupResult:
         started = time.monotonic()
