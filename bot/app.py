@@ -38,9 +38,10 @@ from bot.balance.daily_usage import DailyCounters
 from bot.balance.ledger import QuotaLedger
 from bot.balance.pacing import Pacer
 from bot.balance.upstream_gate import UpstreamGate
+from bot.cards.flood_guard import drain_seconds
 from bot.cards.photo_download import PhotoDownloader
 from bot.cards.sending import CardSender
-from bot.cards.service import CardService, drain_seconds
+from bot.cards.service import CardService
 from bot.cards.state import CardStore
 from bot.cards.taps import CardTaps
 from bot.catbuy.client import CatBuyClient

@@ -3,7 +3,9 @@
 ``picker`` (the variant picker's rules) and ``state`` (a card's server-side
 state) are plain Python; ``rendering``, ``picker_view`` and ``buttons`` turn
 them into a caption and a keyboard; ``sending`` and ``taps`` speak to
-Telegram; ``service`` opens a card for a pasted link.
+Telegram; ``service`` answers a paste: ``flood_guard`` says whether it is
+looked up (a chat's queue of cards kept as short as a stop can drain), and
+``opening`` sends the card of each item found.
 
 Presentation floor: may import services (``bot.lookup``), the domain, the
 ground and ``bot.reports``; never ``handlers`` or the composition root.

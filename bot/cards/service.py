@@ -1,8 +1,9 @@
 """Answering a message that holds items: look each up, then send cards or short notes.
 
-The presentation-side service behind the links handler: it calls the
-Telegram-free ``LookupService`` and turns each result into a card or a short,
-translated message.
+The presentation-side service behind the links handler: it asks the flood
+guard (``bot.cards.flood_guard``) whether the paste may be looked up, calls the
+Telegram-free ``LookupService``, opens a card for each item found
+(``bot.cards.opening``) and turns the rest into a short, translated message.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import asyncio
 import html
 import logging
 import time
-from collections import Counter
 from dataclasses import dataclass
 
 from aiogram import Bot
@@ -19,22 +19,14 @@ from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from redis.exceptions import RedisError
 
+from bot.cards.flood_guard import FloodGuard, Verdict
 from bot.cards.help_text import no_item_text
-from bot.cards.picker import VariantPicker
-from bot.cards.picker_view import page_of
+from bot.cards.opening import CardOpener
 from bot.cards.refusals import refusal_text
-from bot.cards.rendering import (
-    MAX_BUTTONS,
-    OWN_BUTTONS,
-    PLATFORM_NAMES,
-    VARIANT_PHOTO,
-    CardView,
-    render_card,
-)
+from bot.cards.rendering import PLATFORM_NAMES
 from bot.cards.sending import CardSender, Destination
-from bot.cards.state import CardState, CardStore, new_token
+from bot.cards.state import CardStore
 from bot.config import Settings
 from bot.items.item import ItemRef
 from bot.links.message import CollectedItems
@@ -53,21 +45,6 @@ log = logging.getLogger(__name__)
 # an action for 5 s, so a long wait renews it.
 CHAT_ACTION_DELAY = 0.3
 CHAT_ACTION_EVERY = 4.5
-# A chat whose cards would wait longer than this to be sent gets no new look-up:
-# a stop drains for as long as a queued card may wait (``drain_seconds``), so
-# the queue is kept as short as a stop can drain. 20 s hold a group's 20 cards
-# a minute at Telegram's pace of one a second; past them, the next card would
-# wait for the window to roll on, most of a minute.
-MAX_SEND_DELAY = 20.0
-# Beyond a card's turn: the send itself, a 5xx's one retry, a refused photo
-# downloaded (10 s at most) and uploaded.
-SEND_SLACK = 10.0
-
-
-def drain_seconds(settings: Settings) -> float:
-    """How long a stop waits for the updates under way: a look-up charged just before
-    it, or a card queued behind its chat's sends, ends in its card within this."""
-    return max(settings.catbuy_timeout_seconds, MAX_SEND_DELAY) + SEND_SLACK
 
 
 @dataclass(frozen=True)
@@ -100,22 +77,17 @@ class CardService:
     ) -> None:
         self._bot = bot
         self._rights = rights
-        self._limits = limits
-        # Items being looked up, per chat: their cards are about to queue.
-        self._looking_up: Counter[int] = Counter()
+        self._guard = FloodGuard(rights, limits, metrics, settings.catbuy_timeout_seconds)
+        self._opener = CardOpener(cards, sender, rights, settings.buy_url_template)
         self._lookup = lookup
-        self._cards = cards
-        self._sender = sender
         self._notifier = notifier
         self._settings = settings
         self._metrics = metrics
-        # Set once the process is stopping: every card must be sent by then.
-        self._stop_deadline: float | None = None
 
     def stop_by(self, deadline: float) -> None:
         """The process stops at ``deadline`` (event loop time): from now on a paste is
         looked up (and charged) only when its cards can be sent before then."""
-        self._stop_deadline = deadline
+        self._guard.stop_by(deadline)
 
     async def answer(self, paste: Paste) -> None:
         """Cards for the items, then one short note: refusals, skipped items, and in
@@ -126,7 +98,10 @@ class CardService:
             if not paste.is_group:  # a lookalike, a shop page: say what works
                 await self._bot.send_message(paste.chat_id, no_item_text())
             return
-        if await self._turned_away(paste):
+        verdict = self._guard.verdict(paste.chat_id, is_group=paste.is_group, items=len(refs))
+        if verdict is Verdict.RESTARTING:
+            await self._say(paste, _("The bot is restarting. Paste the link again in a minute."))
+        if verdict is not Verdict.LOOK_UP:
             return
 
         async def show_upload() -> None:
@@ -134,8 +109,7 @@ class CardService:
                 paste.chat_id, ChatAction.UPLOAD_PHOTO, message_thread_id=paste.thread_id
             )
 
-        self._looking_up[paste.chat_id] += len(refs)
-        try:
+        with self._guard.looking_up(paste.chat_id, len(refs)):
             async with repeating(
                 show_upload, first_after=CHAT_ACTION_DELAY, every=CHAT_ACTION_EVERY
             ):
@@ -143,14 +117,11 @@ class CardService:
                     results = [await self._look_up(paste, refs[0])]
                 else:
                     results = await asyncio.gather(*(self._look_up(paste, ref) for ref in refs))
-        finally:
-            self._looking_up[paste.chat_id] -= len(refs)
-            if not self._looking_up[paste.chat_id]:
-                del self._looking_up[paste.chat_id]
         notes: list[str] = []
+        to = Destination(paste.chat_id, paste.message_id, paste.thread_id)
         for ref, result in zip(refs, results, strict=True):
             if isinstance(result, Found):
-                await self._send_card(paste, ref, result)
+                await self._opener.open(to, ref, result.item, paste.lang)
             else:
                 text = refusal_text(result, ref)
                 if text not in notes:
@@ -179,35 +150,6 @@ class CardService:
             self._rights.learn(paste.chat_id, error)
             log.warning("note not sent: %s", error.message)
 
-    async def _turned_away(self, paste: Paste) -> bool:
-        """Whether no card could reach this chat soon, so none is paid for: a group
-        muted or removed the bot, or the chat floods past Telegram's pace (its last
-        card would wait past ``MAX_SEND_DELAY`` behind the cards queued and those
-        still being looked up, longer than a stop drains), or the process is
-        stopping before its cards could be sent."""
-        chat_id = paste.chat_id
-        if paste.is_group and not self._rights.may_write(chat_id):
-            log.info("chat %s does not let the bot write: paste not looked up", chat_id)
-            return True
-        ahead = self._looking_up.get(chat_id, 0) + len(paste.items.items) - 1
-        delay = self._limits.send_delay(chat_id, ahead=max(ahead, 0))
-        if delay > MAX_SEND_DELAY:
-            log.warning("chat %s is flooding: paste not looked up", chat_id)
-            kind = "group_flood" if paste.is_group else "chat_flood"
-            self._metrics.quota_refusals.labels(kind=kind).inc()
-            return True
-        if self._stop_deadline is None:
-            return False
-        now = asyncio.get_running_loop().time()
-        look_up = self._settings.catbuy_timeout_seconds
-        if now + max(look_up, delay) + SEND_SLACK <= self._stop_deadline:
-            return False
-        log.info("stopping: paste in chat %s not looked up", chat_id)
-        self._metrics.quota_refusals.labels(kind="stopping").inc()
-        if now + delay + SEND_SLACK <= self._stop_deadline:
-            await self._say(paste, _("The bot is restarting. Paste the link again in a minute."))
-        return True
-
     async def _look_up(self, paste: Paste, ref: ItemRef) -> LookupResult:
         started = time.monotonic()
         result = await self._lookup.lookup(
@@ -225,45 +167,6 @@ class CardService:
             latency_ms=round((time.monotonic() - started) * 1000, 1),
         )
         return result
-
-    async def _send_card(self, paste: Paste, ref: ItemRef, found: Found) -> None:
-        item = found.item
-        picker = VariantPicker(item)
-        choice = picker.empty_choice()
-        if ref.sku_id:
-            choice = picker.choice_for_sku(ref.sku_id) or choice
-        state = CardState(
-            item=item,
-            lang=paste.lang,
-            choice=choice,
-            pages=page_of(picker, choice, max_buttons=MAX_BUTTONS - OWN_BUTTONS),
-            photo=VARIANT_PHOTO if picker.summary(choice).image else 0,
-            source_url=ref.canonical_url,
-        )
-        token = new_token()
-        view = render_card(
-            state, token, buy_url_template=self._settings.buy_url_template, picker=picker
-        )
-        # Saved while Telegram takes the card: a tap can only come once it has arrived.
-        saving = asyncio.ensure_future(self._save(token, state))
-        await self._send(Destination(paste.chat_id, paste.message_id, paste.thread_id), view)
-        await saving
-
-    async def _save(self, token: str, state: CardState) -> None:
-        try:
-            saved = await self._cards.save(token, state)
-        except RedisError:  # the card still goes out; its taps will say "expired"
-            log.warning("store unreachable: card sent without picker state")
-            return
-        if not saved:
-            log.error("card token collided (72 random bits): its taps reach the older card")
-
-    async def _send(self, to: Destination, view: CardView) -> None:
-        try:
-            await self._sender.send(to, view)
-        except TelegramAPIError as error:
-            self._rights.learn(to.chat_id, error)
-            log.warning("card not sent: %s", error.message)
 
 
 def _skipped_text(skipped: list[ItemRef], untried: int, limit: int) -> str:
