@@ -61,6 +61,7 @@ from bot.telegram.answer_models import keep_response_models
 from bot.telegram.chat_rights import ChatRights
 from bot.telegram.commands import register_commands
 from bot.telegram.flood_limits import TelegramLimits
+from bot.telegram.patience import patiently
 from bot.telegram.webhook import (
     WebhookIntake,
     create_web_app,
@@ -360,7 +361,9 @@ async def _run_polling(app: App) -> None:
             port_setting="METRICS_PORT",
         )
     try:
-        await app.bot.delete_webhook(drop_pending_updates=False)
+        await patiently(
+            lambda: app.bot.delete_webhook(drop_pending_updates=False), what="deleteWebhook"
+        )
         await app.dispatcher.start_polling(
             app.bot,
             allowed_updates=app.dispatcher.resolve_used_update_types(),

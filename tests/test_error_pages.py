@@ -7,11 +7,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from aiogram import Dispatcher
 
 from bot.app import create_bot, reach_telegram
 from bot.config import load_settings
 from bot.i18n.user_locale import create_i18n
 from bot.telegram.commands import register_commands
+from bot.telegram.webhook import set_webhook
+from tests.bot_process import bot_env, bot_process
 from tests.fakes.bot_api_server import FakeBotApi
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import message_update
@@ -62,6 +65,40 @@ async def test_an_error_page_from_set_my_commands_is_not_fatal(telegram: FakeBot
     finally:
         await bot.session.close()
     assert telegram.calls("setMyCommands")[0].status == 502
+
+
+async def test_registering_the_webhook_waits_out_error_pages(telegram: FakeBotApi) -> None:
+    settings = load_settings(
+        bot_token=TOKEN,
+        catbuy_api_key="cbk_x",
+        telegram_api_url=telegram.base_url,
+        _env_file=None,
+    )
+    telegram.fail_next_with_page("setWebhook", times=3)
+    bot = create_bot(settings)
+    try:
+        await set_webhook(bot, Dispatcher(), url="https://bot.example/webhook", secret="s")
+    finally:
+        await bot.session.close()
+    assert telegram.webhook is not None and telegram.webhook.url == "https://bot.example/webhook"
+
+
+async def test_polling_starts_when_removing_the_webhook_hits_error_pages(
+    telegram: FakeBotApi, redis_url: str
+) -> None:
+    async with FakeCatBuy("cbk_pages_key") as catbuy:
+        env = bot_env(
+            BOT_TOKEN=TOKEN,
+            CATBUY_API_KEY=catbuy.key,
+            CATBUY_BASE_URL=catbuy.base_url,
+            TELEGRAM_API_URL=telegram.base_url,
+            REDIS_URL=redis_url,
+        )
+        telegram.fail_next_with_page("deleteWebhook", times=3)
+        async with bot_process(env) as process:
+            telegram.push_update(message_update(LINK, user_id=63))
+            card = await telegram.wait_for("sendPhoto", timeout=40)
+            assert card.chat_id == 63 and process.poll() is None
 
 
 async def test_a_card_send_hitting_one_error_page_still_delivers(bot: Harness) -> None:
