@@ -184,7 +184,7 @@ async def test_a_paste_whose_card_cannot_be_sent_before_a_stop_is_not_paid_for(
     redis_url: str, catbuy: FakeCatBuy
 ) -> None:
     async with running_bot(redis_url, catbuy, catbuy_timeout_seconds=15) as bot:
-        card_service = bot.app.services["card_service"]
+        card_service = bot.app.services.card_service
         now = asyncio.get_running_loop().time()
         card_service.stop_by(now + 12)  # less than a look-up may take, and a send
         await bot.feed(message_update(TWO_DIMS, user_id=82))

@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 from aiogram import Dispatcher
 
-from bot.app import create_bot, reach_telegram
+from bot.app import create_bot
 from bot.config import load_settings
 from bot.i18n.user_locale import create_i18n
+from bot.run import reach_telegram
 from bot.telegram.commands import register_commands
 from bot.telegram.webhook import set_webhook
 from tests.bot_process import bot_env, bot_process
