@@ -87,9 +87,12 @@ async def test_a_failed_redraw_is_remembered_for_every_process_until_drawn_whole
     assert await other.get_for_redraw(token) == (state, False)
     await cards.mark_unsure(token)
     assert await other.get_for_redraw(token) == (state, True)
-    assert 0 < await store.ttl(f"cardUnsure:{token}") <= TTL  # gone with the card
+    assert await other.get(token) == state  # the flag is not part of what the card shows
+    await cards.update(token, lambda old: old.model_copy(update={"photo": 2}))  # a tap
+    moved, unsure = await other.get_for_redraw(token)
+    assert moved is not None and moved.photo == 2 and unsure  # taps carry the flag on
     await other.mark_sure(token)
-    assert await cards.get_for_redraw(token) == (state, False)
+    assert await cards.get_for_redraw(token) == (moved, False)
     assert await cards.get_for_redraw("forged") == (None, False)
 
 

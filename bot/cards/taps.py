@@ -216,11 +216,11 @@ class CardTaps:
     async def _unsure(self, token: str) -> None:
         try:
             await self._cards.mark_unsure(token)
-        except RedisError:  # the next redraw may take the stored photo to be on screen
-            log.warning("store unreachable: a failed redraw not recorded")
+        except (RedisError, CardBusy):  # the next redraw may take the wrong photo as shown
+            log.warning("a failed redraw not recorded")
 
     async def _sure(self, token: str) -> None:
-        with contextlib.suppress(RedisError):  # a later redraw sends the photo once more
+        with contextlib.suppress(RedisError, CardBusy):  # a later redraw sends the photo again
             await self._cards.mark_sure(token)
 
     def _picker(self, item: Item) -> VariantPicker:
