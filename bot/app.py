@@ -154,7 +154,9 @@ class UpdatesInFlight(BaseMiddleware):
     async def drain(self, seconds: float) -> None:
         """Wait up to ``seconds`` for the updates under way to finish."""
         if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=seconds)
+            _done, pending = await asyncio.wait(set(self._tasks), timeout=seconds)
+            if pending:  # the operator should know: a card among them may be lost
+                log.warning("drain timed out with %d update(s) unfinished", len(pending))
 
 
 def create_dispatcher(
