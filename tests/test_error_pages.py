@@ -129,3 +129,10 @@ async def test_a_tap_whose_answer_hits_error_pages_still_changes_the_card(
         edits = [c for c in bot.sent() if c.method.startswith("editMessage") and c.ok]
         assert len(edits) == 1 and "黑色" in str(edits[0].params)
         assert not bot.messages()  # no "something went wrong" over a changed card
+
+
+async def test_the_error_handler_survives_an_error_page_too(bot: Harness) -> None:
+    """/help's answer and then the apology both hit error pages: the update ends quietly."""
+    bot.session.fail_next_with_page("sendMessage", times=4)
+    await bot.feed(message_update("/help", user_id=64))  # raises nothing
+    assert [c.status for c in bot.sent("sendMessage")] == [502, 502, 502, 502]
