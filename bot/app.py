@@ -37,6 +37,7 @@ from bot.balance.daily_usage import DailyCounters
 from bot.balance.ledger import QuotaLedger
 from bot.balance.pacing import Pacer
 from bot.balance.upstream_gate import UpstreamGate
+from bot.cards.inline import InlineCards
 from bot.cards.photo_download import PhotoDownloader
 from bot.cards.sending import CardSender
 from bot.cards.service import CardService
@@ -161,6 +162,7 @@ def create_dispatcher(
     for kind, observer in (
         ("message", dispatcher.message),
         ("callback", dispatcher.callback_query),
+        ("inline", dispatcher.inline_query),
     ):
         observer.middleware(provide)
         observer.middleware(UpdateOutcomes(services["metrics"], kind))
@@ -243,6 +245,7 @@ async def build_app(
         bot, lookup, cards, sender, notifier, settings, metrics, rights, limits
     )
     card_taps = CardTaps(cards, sender, i18n, settings.buy_url_template)
+    inline_cards = InlineCards(bot, lookup, cards, sender, store, settings)
     risk = RiskService(
         catbuy,
         gate,
@@ -258,6 +261,7 @@ async def build_app(
         "cards": cards,
         "card_service": card_service,
         "card_taps": card_taps,
+        "inline_cards": inline_cards,
         "notifier": notifier,
         "resolver": resolver,
         "ledger": ledger,
@@ -275,6 +279,7 @@ async def build_app(
     try:
         yield app
     finally:
+        await inline_cards.aclose()
         await lookup.aclose()
         await pacer.aclose()
         await resolver.aclose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, card, hints, lang, links, membership, risk, start
+from handlers import admin, card, hints, inline, lang, links, membership, risk, start
 from handlers.filters import ForTheBot, IsCommand
 
 
@@ -28,6 +28,10 @@ def create_router() -> Router:
     root = Router(name="bot")
     root.message.filter(ForTheBot())
     root.include_routers(
-        links.create_router(), commands, membership.create_router(), hints.create_router()
+        links.create_router(),
+        commands,
+        membership.create_router(),
+        hints.create_router(),
+        inline.create_router(),
     )
     return root

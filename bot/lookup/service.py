@@ -176,6 +176,19 @@ class LookupService:
         self._count(result)
         return result
 
+    async def cached(self, ref: ItemRef, lang: str) -> LookupResult | None:
+        """The cached answer, free (no quota, no upstream call); None when nothing is
+        cached or the store is unreachable (a look-up then decides)."""
+        try:
+            entry = await self._cache.get(ref, lang)
+        except RedisError:
+            return None
+        if entry is None:
+            return None
+        result = _from_entry(entry, cached=True)
+        self._count(result)
+        return result
+
     async def aclose(self) -> None:
         """At shutdown: stop the background work."""
         await self._admission.aclose()

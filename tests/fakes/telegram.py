@@ -406,6 +406,9 @@ class FakeTelegram:
         self._updates: list[JsonDict] = []
         self._update_ids = itertools.count(1)
         self._returned: set[int] = set()
+        from tests.fakes.inline import InlineMode  # it builds on this module's rules
+
+        self.inline = InlineMode()
 
     def forget(self) -> None:
         """Drop the record of sent calls, and the messages and files kept for later use."""
@@ -554,6 +557,7 @@ class FakeTelegram:
             "editMessageCaption": self._edit_caption,
             "editMessageMedia": self._edit_media,
             "editMessageReplyMarkup": self._edit_reply_markup,
+            "answerInlineQuery": lambda p, _f: self.inline.answer(p),
             "deleteMessage": self._delete_message,
             "getFile": self._get_file,
             "getUpdates": lambda p, _: self.pending_updates(p.get("offset"), p.get("limit", 100)),
@@ -763,11 +767,20 @@ class FakeTelegram:
         has_photo: bool,
         wrong_kind: str | None,
         photo: tuple[list[JsonDict], str] | None = None,
+        media: Any = None,
     ) -> Any:
         """Apply an edit as Telegram does; an edit without `reply_markup` removes the keyboard."""
         check_reply_markup(params.get("reply_markup"))
         if "inline_message_id" in params:
-            return True
+            reference = None if media is None else str(media)
+            return self.inline.edit(
+                params,
+                content=content,
+                has_photo=has_photo,
+                wrong_kind=wrong_kind,
+                photo=reference,
+                uploaded=reference is not None and reference.startswith("attach://"),
+            )
         key = _message_key(params)
         if key in self._deleted:
             raise bad_request(MESSAGE_TO_EDIT_NOT_FOUND)
@@ -801,8 +814,16 @@ class FakeTelegram:
         media = params.get("media")
         if not isinstance(media, dict):
             raise bad_request("Bad Request: can't parse InputMedia JSON object")
-        photo = self._photo(media.get("media"), files)
         content = self._caption(media.get("caption"), media.get("parse_mode"), media)
+        if "inline_message_id" in params:  # checked there: no uploads, no photo sizes
+            return self._edit(
+                params,
+                content=content,
+                has_photo=True,
+                wrong_kind=NO_MEDIA_TO_EDIT,
+                media=media.get("media"),
+            )
+        photo = self._photo(media.get("media"), files)
         return self._edit(
             params, content=content, has_photo=True, wrong_kind=NO_MEDIA_TO_EDIT, photo=photo
         )
