@@ -75,7 +75,8 @@ async def main(items: int, redis_url: str | None) -> None:
                 chat.append(await _latency(app, session, paste, "sendPhoto"))
                 inline.append(await _latency(app, session, query, "answerInlineQuery"))
     print(
-        f"store: {'redis' if redis_url else 'in-process store'}; {items} cached items, {ROUNDS} rounds"
+        f"store: {'redis' if redis_url else 'in-process store'};"
+        f" {items} cached items, {ROUNDS} rounds"
     )
     for name, figures in (
         ("chat card (paste -> sendPhoto)", chat),
