@@ -146,7 +146,7 @@ async def test_a_slow_upstream_gets_the_free_card_in_time_and_fills_the_cache(
     [call] = answers(bot)
     assert call.params["cache_time"] == 0  # the next query must reach the bot again
     for _ in range(60):  # the look-up goes on
-        if await bot.app.services["lookup"].cached(_ref(), "en"):
+        if await bot.app.services.lookup.cached(_ref(), "en"):
             break
         await asyncio.sleep(0.1)
     [result] = await ask(bot, TWO_DIMS)
