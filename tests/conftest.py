@@ -1,4 +1,5 @@
-"""Shared fixtures: a real redis-server, and the store in both of its modes."""
+"""Shared fixtures: a real redis-server, the store in both of its modes, the fake
+upstream, and the whole bot in-process or beside a fake Bot API over HTTP."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from redis.asyncio import Redis
 
 from bot.catbuy.client import CatBuyClient
 from bot.storage.store import open_store
+from tests.fakes.bot_api_server import FakeBotApi
 from tests.fakes.catbuy_server import FakeCatBuy
-from tests.harness import Harness, running_bot
+from tests.harness import TOKEN, Harness, running_bot
 from tests.redis_server import RedisServer, running_redis
 
 # A copy of ../shared/fixtures/catbuy, so the repo tests itself anywhere.
@@ -84,6 +86,19 @@ async def bot(redis_url: str, catbuy: FakeCatBuy) -> AsyncIterator[Harness]:
     """The whole bot in-process on an emptied Redis, fakes at the edges."""
     async with running_bot(redis_url, catbuy) as harness:
         yield harness
+
+
+@pytest.fixture
+def bot_token() -> str:
+    """The token the fake Bot API takes: a module overrides it to prove its own never leaks."""
+    return TOKEN
+
+
+@pytest.fixture
+async def telegram(bot_token: str) -> AsyncIterator[FakeBotApi]:
+    """The fake Bot API over HTTP, for the bot run as a real process (``TELEGRAM_API_URL``)."""
+    async with FakeBotApi(bot_token) as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -6,14 +6,6 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.inline import (
-    NO_UPLOADS,
-    QUERY_ID_INVALID,
-    RESULT_ID_DUPLICATE,
-    RESULT_ID_INVALID,
-    RESULTS_TOO_MUCH,
-    START_PARAM_INVALID,
-)
 from tests.fakes.telegram import (
     CAPTION_TOO_LONG,
     NO_TEXT_TO_EDIT,
@@ -21,6 +13,14 @@ from tests.fakes.telegram import (
     QUERY_TOO_OLD,
     TEXT_TOO_LONG,
     FakeTelegram,
+)
+from tests.fakes.telegram.inline import (
+    NO_UPLOADS,
+    QUERY_ID_INVALID,
+    RESULT_ID_DUPLICATE,
+    RESULT_ID_INVALID,
+    RESULTS_TOO_MUCH,
+    START_PARAM_INVALID,
 )
 
 KEYBOARD = {"inline_keyboard": [[{"text": "a", "callback_data": "x"}]]}

@@ -11,13 +11,13 @@ import pytest
 from bot.cards.inline import ANSWER_WITHIN, SETTLE
 from bot.telegram.callbacks import CardTap
 from tests.fakes.catbuy_server import FakeCatBuy
-from tests.fakes.inline import InlineMode
 from tests.fakes.telegram import FakeTelegram, SentCall
+from tests.fakes.telegram.inline import InlineMode
 from tests.harness import Harness, running_bot
 
 TWO_DIMS = "https://item.taobao.com/item.htm?id=734912856301"
 WEIDIAN = "https://weidian.com/item.html?itemID=7401128856"
-USER = 5
+USER = 91234567
 OTHER = 6
 
 

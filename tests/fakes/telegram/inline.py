@@ -19,7 +19,8 @@ from typing import Any
 
 from aiogram.types import Update
 
-from tests.fakes.telegram import (
+from tests.fakes.telegram.keyboards import check_reply_markup
+from tests.fakes.telegram.limits import (
     CAPTION_LIMIT,
     CAPTION_TOO_LONG,
     MESSAGE_TO_EDIT_NOT_FOUND,
@@ -31,12 +32,9 @@ from tests.fakes.telegram import (
     TEXT_LIMIT,
     TEXT_TOO_LONG,
     JsonDict,
-    ParsedText,
     bad_request,
-    check_reply_markup,
-    parse_text,
-    utf16_len,
 )
+from tests.fakes.telegram.text import ParsedText, parse_text, utf16_len
 
 RESULTS_LIMIT = 50
 RESULT_ID_LIMIT = 64
