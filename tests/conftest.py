@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from bot.catbuy.client import CatBuyClient
 from bot.storage.store import open_store
+from scripts.build_catalogs import compile_catalogs
 from tests.fakes.bot_api_server import FakeBotApi
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.harness import TOKEN, Harness, running_bot
@@ -20,25 +21,11 @@ from tests.redis_server import RedisServer, running_redis
 
 # A copy of ../shared/fixtures/catbuy, so the repo tests itself anywhere.
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "catbuy"
-ROOT = Path(__file__).resolve().parent.parent
 
 
-def _compile_catalogs() -> None:
-    """The .mo files are build output (git-ignored): compile them for a bare ``pytest``."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    for po_path in (ROOT / "locales").glob("*/LC_MESSAGES/messages.po"):
-        mo_path = po_path.with_suffix(".mo")
-        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
-            continue
-        with po_path.open("rb") as po:
-            catalog = read_po(po)
-        with mo_path.open("wb") as mo:
-            write_mo(mo, catalog)
-
-
-_compile_catalogs()
+# The .mo files are build output (git-ignored): an editable install compiles them
+# in place; a .po edited since is compiled again here, so a bare ``pytest`` sees it.
+compile_catalogs(only_stale=True)
 
 
 @pytest.fixture(autouse=True)
