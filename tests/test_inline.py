@@ -253,3 +253,18 @@ async def test_two_replicas_share_inline_cards_and_keystrokes(
 
 def _last_query_id(bot: Harness) -> str:
     return str(answers(bot)[-1].params["inline_query_id"])
+
+
+async def test_inline_cards_carry_the_users_own_agent(bot: Harness, catbuy: FakeCatBuy) -> None:
+    from tests.fakes.telegram import message_update
+
+    await bot.feed(message_update("/agent kakobuy", user_id=USER))
+    [result] = await ask(bot, TWO_DIMS)
+    agent = [b for b in buttons(result["reply_markup"]) if "Kakobuy" in b["text"]]
+    assert agent and "kakobuy" in agent[0]["url"]
+    async with running_bot(bot.app.settings.redis_url, catbuy, user_daily_quota=1) as poor:
+        await poor.feed(message_update("/agent kakobuy", user_id=OTHER))
+        await ask(poor, WEIDIAN, user_id=OTHER)
+        [free] = await ask(poor, "https://item.taobao.com/item.htm?id=1234567", user_id=OTHER)
+        assert free["type"] == "article"
+        assert any("kakobuy" in b.get("url", "") for b in buttons(free["reply_markup"]))

@@ -33,7 +33,8 @@ from aiogram.utils.i18n import gettext as _
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.cards.free_card import free_card
+from bot.cards.buy_links import buy_options
+from bot.cards.free_card import free_card, is_free
 from bot.cards.opening import open_card
 from bot.cards.refusals import refusal_text
 from bot.cards.rendering import _TAG, CardView, render_card
@@ -41,7 +42,9 @@ from bot.cards.sending import CardSender, InlineMessage
 from bot.cards.state import CardStore, new_token
 from bot.config import Settings
 from bot.items.item import ItemRef
-from bot.lookup.service import Found, LookupService, Refused
+from bot.links.agent_prefs import AgentPrefs
+from bot.lookup.results import Failure, Found, LookupResult, Refused
+from bot.lookup.service import LookupService
 from bot.ops.background import Background
 
 log = logging.getLogger(__name__)
@@ -105,8 +108,11 @@ class InlineCards:
         sender: CardSender,
         store: Redis,
         settings: Settings,
+        agents: AgentPrefs,
     ) -> None:
         self._bot = bot
+        self._agents = agents
+        self._buy = buy_options(settings)
         self._lookup = lookup
         self._cards = cards
         self._sender = sender
@@ -155,10 +161,8 @@ class InlineCards:
         deadline = loop.time() + ANSWER_WITHIN
         lang = self._settings.searchlang(ask.lang)
         cached = await self._lookup.cached(ask.ref, lang)
-        if isinstance(cached, Found):
-            return await self._full(ask, cached)
         if cached is not None:
-            return self._free(ask, cached)
+            return await self._result(ask, cached, await self._agent_of(ask))
         if not await self._settled(ask):
             return None
         looking_up = self._background.spawn(
@@ -170,13 +174,27 @@ class InlineCards:
                 is_admin=self._settings.is_admin(ask.user_id),
             )
         )
+        agent = await self._agent_of(ask)
         done, _ = await asyncio.wait({looking_up}, timeout=max(deadline - loop.time(), 0))
         if not done:  # it goes on and fills the cache for the next query
-            return self._free(ask, None)
-        result = looking_up.result()
+            return self._free(ask, Refused(Failure.TIMEOUT), agent)
+        return await self._result(ask, looking_up.result(), agent)
+
+    async def _result(
+        self, ask: InlineAsk, result: LookupResult, agent: str | None
+    ) -> InlineAnswer:
         if isinstance(result, Found):
-            return await self._full(ask, result)
-        return self._free(ask, result)
+            return await self._full(ask, result, agent)
+        return self._free(ask, result, agent)
+
+    async def _agent_of(self, ask: InlineAsk) -> str | None:
+        """The user's own agent: inline cards go where the user sends them."""
+        if not self._buy.agent_choice:
+            return None
+        try:
+            return await self._agents.get(ask.user_id)
+        except RedisError:
+            return None
 
     async def tapped(self, inline_message_id: str, token: str) -> InlineMessage | Forged | None:
         """The inline message a tap came from, when it shows card ``token``.
@@ -219,11 +237,15 @@ class InlineCards:
             return True
         return latest is None or _text(latest) == ask.query_id
 
-    async def _full(self, ask: InlineAsk, found: Found) -> InlineAnswer:
-        state, picker = open_card(ask.ref, found.item, ask.lang)
+    async def _full(self, ask: InlineAsk, found: Found, agent: str | None) -> InlineAnswer:
+        state, picker = open_card(ask.ref, found.item, ask.lang, agent)
         token = new_token()
         view = render_card(
-            state, token, buy_url_template=self._settings.buy_url_template, picker=picker
+            state,
+            token,
+            buy_url_template=self._settings.buy_url_template,
+            picker=picker,
+            buy=self._buy,
         )
         photo = self._photo_result(view, found)
         text = _article(view, found.item.title)
@@ -258,12 +280,21 @@ class InlineCards:
             reply_markup=view.keyboard,
         )
 
-    def _free(self, ask: InlineAsk, result: Refused | None) -> InlineAnswer:
-        reason = None if result is None else refusal_text(result, ask.ref)
-        view = free_card(ask.ref, reason, buy_url_template=self._settings.buy_url_template)
-        return InlineAnswer(
-            _article(view, view.caption.split("\n", 1)[0]), None, FREE_CARD_CACHE_SECONDS
+    def _free(self, ask: InlineAsk, refused: Refused, agent: str | None) -> InlineAnswer:
+        """The free link card: the item's links, and why its details are missing."""
+        own_line = refused.kind is Failure.TIMEOUT or is_free(refused)
+        card = free_card(
+            ask.ref,
+            refused,
+            agent=agent,
+            buy=self._buy,
+            lang=ask.lang,
+            breaker_cooldown=self._settings.breaker_cooldown_seconds,
+            reason=None if own_line else refusal_text(refused, ask.ref),
         )
+        view = CardView(photo=None, caption=card.text, keyboard=card.keyboard)
+        title = _plain(card.text.split("\n", 1)[0]).lstrip("🔗 ")
+        return InlineAnswer(_article(view, title), None, FREE_CARD_CACHE_SECONDS)
 
 
 def _article(view: CardView, title: str) -> InlineQueryResultArticle:

@@ -9,8 +9,11 @@ from bot.cards.state import CardState
 from bot.items.item import Item, ItemRef
 
 
-def open_card(ref: ItemRef, item: Item, lang: str) -> tuple[CardState, VariantPicker]:
-    """The state of a card about to be sent, and the item's picker (built once)."""
+def open_card(
+    ref: ItemRef, item: Item, lang: str, agent: str | None = None
+) -> tuple[CardState, VariantPicker]:
+    """The state of a card about to be sent, and the item's picker (built once);
+    ``agent``: the shopping agent chosen where it is sent."""
     picker = VariantPicker(item)
     choice = picker.empty_choice()
     if ref.sku_id:
@@ -22,5 +25,6 @@ def open_card(ref: ItemRef, item: Item, lang: str) -> tuple[CardState, VariantPi
         pages=page_of(picker, choice, max_buttons=MAX_BUTTONS - OWN_BUTTONS),
         photo=VARIANT_PHOTO if picker.summary(choice).image else 0,
         source_url=ref.canonical_url,
+        agent=agent,
     )
     return state, picker

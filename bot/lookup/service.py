@@ -112,13 +112,11 @@ class LookupService:
         """The cached answer, free (no quota, no upstream call); None when nothing is
         cached or the store is unreachable (a look-up then decides)."""
         try:
-            entry = await self._cache.get(ref, lang)
+            result = await self._shared.cached(ref, lang)
         except RedisError:
             return None
-        if entry is None:
-            return None
-        result = _from_entry(entry, cached=True)
-        self._count(result)
+        if result is not None:
+            self._count(result)
         return result
 
     async def aclose(self) -> None:
