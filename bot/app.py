@@ -31,6 +31,7 @@ from bot.balance.ledger import QuotaLedger
 from bot.balance.pacing import Pacer
 from bot.balance.upstream_gate import UpstreamGate
 from bot.cards.buy_links import buy_options
+from bot.cards.flood_guard import drain_seconds
 from bot.cards.inline import InlineCards
 from bot.cards.photo_download import PhotoDownloader
 from bot.cards.sending import CardSender
@@ -43,7 +44,7 @@ from bot.i18n.language import LanguagePrefs
 from bot.i18n.user_locale import UserLocale, create_i18n
 from bot.links.agent_prefs import AgentPrefs
 from bot.links.agents import by_slug
-from bot.links.public_hosts import HostResolver
+from bot.links.public_hosts import HostResolver, PublicAddressTransport, system_addresses
 from bot.links.short_links import ShortLinkResolver
 from bot.lookup.item_cache import ItemCache
 from bot.lookup.service import LookupService
@@ -159,7 +160,9 @@ class UpdatesInFlight(BaseMiddleware):
     async def drain(self, seconds: float) -> None:
         """Wait up to ``seconds`` for the updates under way to finish."""
         if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=seconds)
+            _done, pending = await asyncio.wait(set(self._tasks), timeout=seconds)
+            if pending:  # the operator should know: a card among them may be lost
+                log.warning("drain timed out with %d update(s) unfinished", len(pending))
 
 
 def create_dispatcher(
@@ -208,6 +211,14 @@ class App:
     metrics: Metrics
     updates: UpdatesInFlight
 
+    def begin_stop(self) -> float:
+        """The process is stopping: no paste is charged whose cards could not be sent
+        in time. How long to wait for the updates under way (the drain)."""
+        seconds = drain_seconds(self.settings)
+        self.services.card_service.stop_by(asyncio.get_running_loop().time() + seconds)
+        log.info("stopping: draining updates in flight (%.0f s at most)", seconds)
+        return seconds
+
     def web_app(self, webhook: WebhookIntake | None = None) -> web.Application:
         """Health, readiness and metrics (plus the webhook in webhook mode)."""
         ready = readiness(self.store, self.services.breaker.is_open)
@@ -254,7 +265,11 @@ async def build_app(
             on_call=upstream_recorder(metrics),
         )
         closing.push_async_callback(catbuy.aclose)
-        images = httpx.AsyncClient(timeout=IMAGE_TIMEOUT, transport=images_transport)
+        # Photo URLs come from the upstream's payload: public addresses only, pinned.
+        photo_hosts = PublicAddressTransport(
+            resolve_host or system_addresses, network=images_transport
+        )
+        images = httpx.AsyncClient(timeout=IMAGE_TIMEOUT, transport=photo_hosts)
         closing.push_async_callback(images.aclose)
         resolver = ShortLinkResolver(
             store, transport=shortlinks_transport, resolve_host=resolve_host
@@ -276,7 +291,7 @@ async def build_app(
         closing.push_async_callback(lookup.aclose)
         cards = CardStore(store, ttl_seconds=settings.picker_ttl_seconds)
         rights = ChatRights()
-        sender = CardSender(bot, PhotoDownloader(images, resolve_host=resolve_host), store, rights)
+        sender = CardSender(bot, PhotoDownloader(images), store, rights)
         prefs = LanguagePrefs(store)
         i18n = create_i18n()
         notifier = AdminNotifier(bot, settings, prefs, i18n)

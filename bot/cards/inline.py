@@ -35,7 +35,7 @@ from redis.exceptions import RedisError
 
 from bot.cards.buy_links import buy_options
 from bot.cards.free_card import free_card, is_free
-from bot.cards.opening import open_card
+from bot.cards.opening import first_state
 from bot.cards.refusals import refusal_text
 from bot.cards.rendering import _TAG, CardView, render_card
 from bot.cards.sending import CardSender, InlineMessage
@@ -238,7 +238,7 @@ class InlineCards:
         return latest is None or _text(latest) == ask.query_id
 
     async def _full(self, ask: InlineAsk, found: Found, agent: str | None) -> InlineAnswer:
-        state, picker = open_card(ask.ref, found.item, ask.lang, agent)
+        state, picker = first_state(ask.ref, found.item, ask.lang, agent)
         token = new_token()
         view = render_card(
             state,
