@@ -17,8 +17,9 @@ import time
 from typing import Any
 
 from bench.card_latency import _median_p95, item_ids, link_updates, upstream
-from bot.app import build_app, freeze_startup_heap
+from bot.app import build_app
 from bot.config import load_settings
+from bot.run import freeze_startup_heap
 from tests.fakes.telegram import RecordingSession
 
 ROUNDS = 3
