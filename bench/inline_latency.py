@@ -16,9 +16,8 @@ import asyncio
 import time
 from typing import Any
 
-from bench.card_latency import _median_p95, item_ids, link_updates, upstream
+from bench.card_latency import _median_p95, bench_settings, item_ids, link_updates, upstream
 from bot.app import build_app
-from bot.config import load_settings
 from bot.run import freeze_startup_heap
 from tests.fakes.telegram import RecordingSession
 
@@ -48,17 +47,7 @@ async def _latency(
 
 
 async def main(items: int, redis_url: str | None) -> None:
-    settings = load_settings(
-        bot_token="42:BENCH",
-        catbuy_api_key="cbk_bench",
-        redis_url=redis_url,
-        catbuy_rps=10000,
-        user_daily_quota=10**6,
-        chat_daily_quota=10**6,
-        daily_budget_requests=10**6,
-        telegram_send_interval=0,
-        _env_file=None,
-    )
+    settings = bench_settings(redis_url)
     ids = item_ids(items)
     session = RecordingSession()
     async with build_app(settings, bot_session=session, catbuy_transport=upstream(ids)) as app:
