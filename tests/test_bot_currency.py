@@ -19,6 +19,7 @@ from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import FakeTelegram, message_update
 from tests.harness import Harness, running_bot
 from tests.test_bot_picker import Card, buttons, find
+from tests.test_inline import ask as ask_inline
 
 TWO_DIMS = "https://item.taobao.com/item.htm?id=734912856301"  # ¥89–109, was ¥159, 350 g
 RATES = "USD=0.139,RUB=12.9,EUR=0.128"
@@ -280,3 +281,9 @@ async def test_an_anonymous_admin_writes_as_the_group(money_bot: Harness) -> Non
     await money_bot.feed(update.model_copy(update={"message": anonymous}))
     assert money_bot.messages() == ["Cards now show prices in Euro (EUR) too."]
     assert not money_bot.session.calls("getChatMember")
+
+
+async def test_an_inline_card_is_in_the_user_s_own_currency(money_bot: Harness) -> None:
+    await command(money_bot, "/currency EUR", 91234567)
+    [result] = await ask_inline(money_bot, TWO_DIMS)
+    assert "💴 <b>¥89.00 – 109.00</b> (≈ €11.39 – 13.95)" in result["caption"]
