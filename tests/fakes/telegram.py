@@ -62,6 +62,10 @@ NOT_MODIFIED = (
 )
 WRONG_FILE = "Bad Request: wrong file identifier/HTTP URL specified"
 NO_PHOTO = "Bad Request: there is no photo in the request"
+NO_DOCUMENT = "Bad Request: there is no document in the request"
+# Uploads past the Bot API's 50 MB are refused by its front end, before any method runs.
+TOO_LARGE = "Request Entity Too Large"
+DOCUMENT_UPLOAD_LIMIT = 50 * 1024 * 1024
 EMPTY_FILE = "Bad Request: file must be non-empty"
 NO_TEXT_TO_EDIT = "Bad Request: there is no text in the message to edit"
 NO_CAPTION_TO_EDIT = "Bad Request: there is no caption in the message to edit"
@@ -96,7 +100,7 @@ TRUE_METHODS = frozenset(
         "close",
     }
 )
-SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendMediaGroup"})
+SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendMediaGroup", "sendDocument"})
 EDIT_METHODS = frozenset(
     {"editMessageText", "editMessageCaption", "editMessageMedia", "editMessageReplyMarkup"}
 )
@@ -335,6 +339,7 @@ class SentCall:
     params: JsonDict
     files: dict[str, bytes] = field(default_factory=dict)
     time: float = field(default_factory=monotonic)
+    file_names: dict[str, str] = field(default_factory=dict)
     status: int = 200
     response: JsonDict = field(default_factory=dict)
 
@@ -369,6 +374,7 @@ class StoredMessage:
     content: ParsedText
     photo: list[JsonDict] = field(default_factory=list)
     media_key: str = ""
+    document: JsonDict | None = None
     reply_markup: JsonDict | None = None
     reply_to: int | None = None
 
@@ -406,6 +412,7 @@ class FakeTelegram:
         self._updates: list[JsonDict] = []
         self._update_ids = itertools.count(1)
         self._returned: set[int] = set()
+        self._upload_names: dict[str, str] = {}
 
     def forget(self) -> None:
         """Drop the record of sent calls, and the messages and files kept for later use."""
@@ -517,9 +524,18 @@ class FakeTelegram:
 
     # answering --------------------------------------------------------------------
 
-    def answer(self, method: str, params: JsonDict, files: dict[str, bytes]) -> SentCall:
-        """Answer one call (recorded in `sent`): status and JSON body as Telegram would."""
-        call = SentCall(method=method, params=params, files=files)
+    def answer(
+        self,
+        method: str,
+        params: JsonDict,
+        files: dict[str, bytes],
+        file_names: dict[str, str] | None = None,
+    ) -> SentCall:
+        """Answer one call (recorded in `sent`): status and JSON body as Telegram would.
+
+        ``file_names``: the uploads' names as the multipart body gave them."""
+        call = SentCall(method=method, params=params, files=files, file_names=file_names or {})
+        self._upload_names = call.file_names
         try:
             failures = self._failures.get(method)
             if failures:
@@ -550,6 +566,7 @@ class FakeTelegram:
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
             "sendMediaGroup": self._send_media_group,
+            "sendDocument": self._send_document,
             "editMessageText": self._edit_text,
             "editMessageCaption": self._edit_caption,
             "editMessageMedia": self._edit_media,
@@ -620,6 +637,42 @@ class FakeTelegram:
         check_reply_markup(params.get("reply_markup"))
         message = self._new_message(params, has_photo=True, content=content)
         message.photo, message.media_key = photo, media_key
+        return self._message_dict(message)
+
+    def _send_document(self, params: JsonDict, files: dict[str, bytes]) -> JsonDict:
+        """A file as a document: an upload (``attach://``) or a file_id Telegram holds."""
+        value = params.get("document")
+        if not isinstance(value, str) or not value:
+            raise bad_request(NO_DOCUMENT)
+        if value.startswith("attach://"):
+            data = files.get(value.removeprefix("attach://"))
+            if data is None:
+                raise bad_request(NO_DOCUMENT)
+            if not data:
+                raise bad_request(EMPTY_FILE)
+            if len(data) > DOCUMENT_UPLOAD_LIMIT:
+                raise BotApiRefusal(413, TOO_LARGE)
+            digest = hashlib.sha1(data).hexdigest()[:16]
+            file_id = f"BQACup{digest}"
+            path = f"documents/file_{next(self._file_numbers)}"
+            self._files.setdefault(file_id, StoredFile(file_id, path, data))
+            document = {
+                "file_id": file_id,
+                "file_unique_id": digest[:12],
+                "file_name": self._upload_names.get(value.removeprefix("attach://"), "file"),
+                "file_size": len(data),
+            }
+        elif value in self._files:
+            stored = self._files[value]
+            document = {"file_id": value, "file_unique_id": value[-12:]}
+            if stored.data is not None:
+                document["file_size"] = len(stored.data)
+        else:
+            raise bad_request(WRONG_FILE)
+        content = self._caption(params.get("caption"), params.get("parse_mode"), params)
+        check_reply_markup(params.get("reply_markup"))
+        message = self._new_message(params, has_photo=True, content=content)
+        message.document = document
         return self._message_dict(message)
 
     def _send_media_group(self, params: JsonDict, files: dict[str, bytes]) -> list[JsonDict]:
@@ -741,7 +794,9 @@ class FakeTelegram:
             body[text_key] = message.content.text
         if message.content.entities:
             body[entities_key] = message.content.entity_dicts()
-        if message.has_photo:
+        if message.document is not None:
+            body["document"] = message.document
+        elif message.has_photo:
             body["photo"] = message.photo
         if message.reply_markup:
             body["reply_markup"] = message.reply_markup
@@ -943,12 +998,13 @@ class RecordingSession(BaseSession):
         files = {
             key: b"".join([chunk async for chunk in f.read(bot)]) for key, f in uploads.items()
         }
+        names = {key: f.filename for key, f in uploads.items() if f.filename}
         if method.__api_method__ == "getUpdates" and not self.telegram.pending_updates(
             params.get("offset")
         ):
             # Long polling with nothing queued: yield instead of spinning the loop.
             await asyncio.sleep(min(float(params.get("timeout") or 0), 0.05))
-        call = self.telegram.answer(method.__api_method__, params, files)
+        call = self.telegram.answer(method.__api_method__, params, files, names)
         response = self.check_response(
             bot=bot, method=method, status_code=call.status, content=self.json_dumps(call.response)
         )
