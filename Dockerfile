@@ -43,12 +43,21 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1
 RUN groupadd --system catbuy \
     && useradd --system --gid catbuy --home-dir /app --no-create-home --shell /usr/sbin/nologin catbuy
+# The /stats chart: matplotlib's own DejaVu Sans has Latin and Cyrillic; this small
+# font adds the Chinese glyphs (without it, Chinese admins get English chart labels).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app/pyproject.toml /app/README.md ./
 COPY --from=build /app/bot bot/
 COPY --from=build /app/handlers handlers/
 COPY --from=build /app/locales locales/
+# matplotlib's font list, built once here rather than at every start (in a
+# directory the bot's user may write, or matplotlib warns and uses a temp dir).
+ENV MPLCONFIGDIR=/opt/matplotlib
+RUN python -c "import matplotlib.font_manager" && chown -R catbuy:catbuy /opt/matplotlib
 USER catbuy
 
 # Webhook mode's WEB_SERVER_PORT default; expose METRICS_PORT too if you set it.

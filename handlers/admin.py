@@ -1,17 +1,19 @@
-"""/quota for everyone, /stats for admins in a private chat."""
+"""/quota for everyone; /stats (a chart) and /stats csv (a file) for admins in private."""
 
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.filters import Command
-from aiogram.types import Message
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 from redis.exceptions import RedisError
 
+from bot.balance.daily_usage import DailyCounters
 from bot.cards.refusals import store_down_text
 from bot.config import Settings
 from bot.lookup.service import LookupService
-from bot.reports.usage_view import quota_text, stats_text
+from bot.reports.dashboard import CSV_DAYS, stats_chart, stats_csv
+from bot.reports.usage_view import quota_text
 from bot.risk.service import RiskService
 from handlers.filters import in_private, quota_holder
 
@@ -39,7 +41,12 @@ def create_router() -> Router:
 
     @router.message(Command("stats"))
     async def on_stats(
-        message: Message, lookup: LookupService, risk: RiskService, settings: Settings
+        message: Message,
+        command: CommandObject,
+        lookup: LookupService,
+        risk: RiskService,
+        counters: DailyCounters,
+        settings: Settings,
     ) -> None:
         if not in_private(message):  # the operator's spend is not the group's
             await message.answer(_("/stats works only in a private chat with me."))
@@ -48,13 +55,24 @@ def create_router() -> Router:
         if not settings.is_admin(user_id):
             await message.answer(_("This command is for the bot's admins."))
             return
+        what = (command.args or "").strip().lower()
+        if what not in ("", "csv"):
+            await message.answer(_("Use /stats for the chart, or /stats csv for the daily file."))
+            return
         try:
-            stats = await lookup.daily_stats()
-            quota = await lookup.quota(user_id or 0, is_admin=True)
-            risk_stats = await risk.today()
+            if what == "csv":
+                await _send_csv(message, counters)
+            else:
+                chart = await stats_chart(counters, lookup, risk, user_id or 0)
+                photo = BufferedInputFile(chart.png, filename="stats.png")
+                await message.answer_photo(photo, caption=chart.caption)
         except RedisError:
             await message.answer(store_down_text())
-            return
-        await message.answer(stats_text(stats, quota, risk_stats))
 
     return router
+
+
+async def _send_csv(message: Message, counters: DailyCounters) -> None:
+    name, data = await stats_csv(counters)
+    caption = _("Daily figures for the last {days} days (UTC).").format(days=CSV_DAYS)
+    await message.answer_document(BufferedInputFile(data, filename=name), caption=caption)

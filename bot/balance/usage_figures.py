@@ -59,6 +59,11 @@ class DailyStats:
         return sum(self[c] for c in refusals)
 
     @property
+    def refusals(self) -> int:
+        """Look-ups the balance guard turned away: quotas, budget, breaker, a full queue."""
+        return self.quota_refusals + self[Counter.REFUSED_BREAKER] + self[Counter.BUSY]
+
+    @property
     def hit_rate(self) -> float:
         """Share of answered look-ups that cost nothing (cache hits and coalesced)."""
         free = self.cache_hits + self.coalesced
@@ -69,6 +74,16 @@ class DailyStats:
     def lookup_spend(self) -> Decimal:
         """Paid look-ups at the documented price (risk checks report their own cost)."""
         return self.paid_lookups * LOOKUP_PRICE
+
+    @property
+    def risk_spend(self) -> Decimal:
+        """Paid risk checks at the documented price."""
+        return self.risk_checks * RISK_CHECK_PRICE
+
+    @property
+    def spend(self) -> Decimal:
+        """The day's estimated spend: paid look-ups and paid risk checks."""
+        return self.lookup_spend + self.risk_spend
 
     @property
     def saved_by_cache(self) -> Decimal:

@@ -59,7 +59,8 @@ MAX_SEND_DELAY = 60.0
 
 @dataclass(frozen=True)
 class Paste:
-    """Who pasted which items where; ``thread_id``: the forum topic, if any."""
+    """Who pasted which items where; ``thread_id``: the forum topic, if any;
+    ``chat_title``: the group's name, for the operator's figures."""
 
     chat_id: int
     is_group: bool
@@ -68,6 +69,7 @@ class Paste:
     lang: str
     items: CollectedItems
     thread_id: int | None = None
+    chat_title: str | None = None
 
 
 class CardService:
@@ -106,8 +108,10 @@ class CardService:
             if not paste.is_group:  # a lookalike, a shop page: say what works
                 await self._bot.send_message(paste.chat_id, no_item_text())
             return
-        if paste.is_group and self._turned_away(paste.chat_id):
-            return
+        if paste.is_group:
+            if self._turned_away(paste.chat_id):
+                return
+            self._lookup.note_group(paste.chat_id, paste.chat_title)
 
         async def show_upload() -> None:
             await self._bot.send_chat_action(

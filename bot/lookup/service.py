@@ -187,6 +187,10 @@ class LookupService:
         (raises the store's error when it is unreachable)."""
         return await self._ledger.remaining(user_id, chat_id, exempt_user=is_admin)
 
+    def note_group(self, chat_id: int, title: str | None) -> None:
+        """Remember a group's title for the daily figures (written with the counts)."""
+        self._counters.note_group(chat_id, title)
+
     async def daily_stats(self) -> DailyStats:
         """What ``/stats`` shows (raises the store's error when it is unreachable)."""
         return await self._counters.snapshot()
@@ -323,7 +327,7 @@ class LookupService:
         as paid (so /stats adds up with the budget); the quota comes back when the
         user is not to pay for the outcome."""
         if billed:
-            self._counters.count(Counter.PAID_LOOKUPS)
+            self._counters.count(Counter.PAID_LOOKUPS, chat_id=charge.chat_id)
         if refund_quota:
             await self._refund(charge, budget=not billed)
 
