@@ -12,9 +12,14 @@ from PIL import Image
 from bot.i18n.user_locale import create_i18n
 from bot.reports.dashboard_view import chart_labels
 from bot.reports.stats_chart import fonts_for
+from tests.bot_process import bot_process
+from tests.fakes.bot_api_server import FakeBotApi
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import SentCall, message_update
 from tests.harness import ADMIN_ID, Harness, running_bot
+from tests.test_e2e import KEY as E2E_KEY
+from tests.test_e2e import TOKEN as E2E_TOKEN
+from tests.test_e2e import e2e_env
 
 LINK = "https://item.taobao.com/item.htm?id=734912856301"
 OTHER = "https://detail.tmall.com/item.htm?id=712455609913"
@@ -151,3 +156,26 @@ def test_chart_labels_need_a_font_that_has_their_glyphs() -> None:
     expected = "付费查询" if fonts_for("付费查询") else "Paid look-ups"
     assert labels.paid == expected
     assert fonts_for(labels.text()) is not None
+
+
+async def test_a_real_bot_process_uploads_the_chart_and_the_csv(redis_url: str) -> None:
+    """``python -m bot`` over HTTP: the uploads go as multipart, as to Telegram."""
+    async with (
+        FakeBotApi(E2E_TOKEN) as telegram,
+        FakeCatBuy(E2E_KEY) as upstream,
+        bot_process(e2e_env(telegram, upstream, redis_url)),
+    ):
+        telegram.push_update(message_update(LINK, user_id=77))
+        await telegram.wait_for("sendPhoto", timeout=30)
+        telegram.push_update(message_update(LINK, user_id=78))  # from the cache
+        await telegram.wait_for("sendPhoto", timeout=30)
+        telegram.push_update(message_update("/stats", user_id=900))
+        chart = await telegram.wait_for("sendPhoto", timeout=30)
+        telegram.push_update(message_update("/stats csv", user_id=900))
+        document = await telegram.wait_for("sendDocument", timeout=30)
+    decoded_chart(chart)
+    assert "Paid look-ups: 1" in chart.params["caption"]
+    data = document.upload(document.params["document"])
+    assert data is not None
+    last = list(csv.DictReader(io.StringIO(data.decode())))[-1]
+    assert (last["paid_lookups"], last["cache_hits"], last["spend_usd"]) == ("1", "1", "0.004")
