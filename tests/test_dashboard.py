@@ -4,14 +4,21 @@ gets, checked by decoding the PNG and parsing the CSV; and who is refused."""
 from __future__ import annotations
 
 import csv
+import html
 import io
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from PIL import Image
 
+from bot.balance.ledger import QuotaStatus
+from bot.balance.usage_figures import Counter, DailyStats
+from bot.balance.usage_history import DayFigures, GroupUsage, History
 from bot.i18n.user_locale import create_i18n
-from bot.reports.dashboard_view import chart_labels
+from bot.reports.dashboard_view import chart_labels, stats_caption
 from bot.reports.stats_chart import fonts_for
+from bot.risk.service import RiskStats
 from tests.bot_process import bot_process
 from tests.fakes.bot_api_server import FakeBotApi
 from tests.fakes.catbuy_server import FakeCatBuy
@@ -179,3 +186,27 @@ async def test_a_real_bot_process_uploads_the_chart_and_the_csv(redis_url: str) 
     assert data is not None
     last = list(csv.DictReader(io.StringIO(data.decode())))[-1]
     assert (last["paid_lookups"], last["cache_hits"], last["spend_usd"]) == ("1", "1", "0.004")
+
+
+def test_the_caption_fits_telegram_s_limit_with_long_group_titles() -> None:
+    today = date(2026, 12, 4)
+    groups = [GroupUsage(-i, "Группа покупателей & <друзей> " * 3, 10**6 + i) for i in range(5)]
+    history = History([DayFigures(today, DailyStats({Counter.PAID_LOOKUPS: 10**7}))], groups)
+    quota = QuotaStatus(
+        user_used=0,
+        user_quota=50,
+        chat_used=None,
+        chat_quota=300,
+        budget_used=10**7,
+        daily_budget=10**7,
+        reset_seconds=3600,
+        exempt=True,
+    )
+    risk = RiskStats(checks=99, cached=9, spend=Decimal("2.97"), budget_used=99, budget=100)
+    i18n = create_i18n()
+    for lang in ("en", "ru", "zh", "es"):
+        with i18n.context(), i18n.use_locale(lang):
+            caption = stats_caption(history, quota, risk)
+        visible = html.unescape(re.sub(r"<[^>]+>", "", caption))
+        assert len(visible) <= 1024
+        assert "&lt;друзей&gt;" in caption  # escaped: Telegram parses the caption as HTML
