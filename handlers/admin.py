@@ -63,13 +63,23 @@ def create_router() -> Router:
             if what == "csv":
                 await _send_csv(message, counters)
             else:
-                chart = await stats_chart(counters, lookup, risk, user_id or 0)
-                photo = BufferedInputFile(chart.png, filename="stats.png")
-                await message.answer_photo(photo, caption=chart.caption)
+                await _send_chart(message, counters, lookup, risk, user_id or 0)
         except RedisError:
             await message.answer(store_down_text())
 
     return router
+
+
+async def _send_chart(
+    message: Message,
+    counters: DailyCounters,
+    lookup: LookupService,
+    risk: RiskService,
+    admin_id: int,
+) -> None:
+    chart = await stats_chart(counters, lookup, risk, admin_id)
+    photo = BufferedInputFile(chart.png, filename="stats.png")
+    await message.answer_photo(photo, caption=chart.caption)
 
 
 async def _send_csv(message: Message, counters: DailyCounters) -> None:
