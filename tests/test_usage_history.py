@@ -9,11 +9,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
 
 from bot.balance.daily_usage import RETAIN_DAYS, Counter, DailyCounters
 from bot.storage.store import open_store
 from tests.redis_server import RedisServer, running_redis
+from tests.test_lookup import CountingConnection
 
 DAY = 86400
 
@@ -129,3 +130,27 @@ async def test_a_day_without_data_reads_as_zeros(store: Redis) -> None:
     assert len(history.days) == 30 and history.top_groups == []
     assert all(d.stats.paid_lookups == 0 and d.stats.spend == 0 for d in history.days)
     assert history.today.day == datetime.now(UTC).date()
+
+
+async def test_a_second_of_group_look_ups_is_one_store_call(redis_server: RedisServer) -> None:
+    """Counting per group and remembering titles ride on the one write counting made."""
+    store = Redis(
+        connection_pool=ConnectionPool.from_url(
+            redis_server.url, connection_class=CountingConnection
+        )
+    )
+    await store.flushall()
+    counters = DailyCounters(store)
+    await counters.history(1)  # loads the scripts
+    CountingConnection.sent = 0
+    for n in range(200):
+        counters.count(Counter.PAID_LOOKUPS, chat_id=-(n % 20))
+        counters.count(Counter.CACHE_HITS)
+        counters.note_group(-(n % 20), f"group {n % 20}")
+    assert CountingConnection.sent == 0  # nothing on a look-up's path
+    await counters.flush()
+    assert CountingConnection.sent == 1
+    history = await counters.history(1, top_groups=20)
+    assert sum(g.paid_lookups for g in history.top_groups) == 200
+    assert {g.title for g in history.top_groups} == {f"group {n}" for n in range(20)}
+    await store.aclose()
