@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot.balance.daily_usage import DailyCounters
 from bot.lookup.service import LookupService
 from bot.reports.dashboard_view import chart_days, chart_labels, stats_caption
-from bot.reports.stats_chart import render_chart
+from bot.reports.stats_chart import installed_fonts, render_chart
 from bot.reports.usage_csv import history_csv
 from bot.risk.service import RiskService
 
@@ -43,8 +43,9 @@ async def stats_chart(
     history = await counters.history(CHART_DAYS, top_groups=TOP_GROUPS)
     quota = await lookup.quota(admin_id, is_admin=True)
     risk_stats = await risk.today()
-    labels = chart_labels(CHART_DAYS)
     loop = asyncio.get_running_loop()
+    await loop.run_in_executor(_RENDERER, installed_fonts)  # the font files, read off the loop
+    labels = chart_labels(CHART_DAYS)
     png = await loop.run_in_executor(_RENDERER, render_chart, chart_days(history), labels)
     return StatsChart(png, stats_caption(history, quota, risk_stats))
 
