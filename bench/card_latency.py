@@ -29,8 +29,9 @@ from aiogram import Dispatcher, Router
 from aiogram.filters import Filter
 from aiogram.types import Message
 
-from bot.app import build_app, freeze_startup_heap
+from bot.app import build_app
 from bot.config import load_settings
+from bot.run import freeze_startup_heap
 from tests.fakes.telegram import RecordingSession, make_bot, message_update
 
 ROUNDS = 7
@@ -135,7 +136,7 @@ async def main(chatter: int, links: int, redis_url: str | None) -> None:
     async with build_app(settings, bot_session=session, catbuy_transport=catbuy) as app:
         if redis_url:
             await app.store.flushall()
-        freeze_startup_heap()  # as bot.app.run does
+        freeze_startup_heap()  # as bot.run.run does
         store_rtt = await _round_trip_ms(app.store)
         # Interleaved rounds, best of each: noise on a shared machine only slows a round.
         floor_rates, bot_rates = [], []

@@ -121,7 +121,7 @@ async def main(renders: int, seconds: float, redis_url: str | None) -> None:
         for n, item in enumerate(items):  # into the cache: the flow below is free cards
             await app.dispatcher.feed_raw_update(app.bot, link(item, 400 + n))
         freeze_startup_heap()
-        history = await app.services["counters"].history(30)
+        history = await app.services.counters.history(30)
         days = chart_days(history)
         render_chart(days, LABELS)  # the first one loads fonts
 

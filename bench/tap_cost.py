@@ -20,8 +20,9 @@ from pathlib import Path
 
 import httpx
 
-from bot.app import build_app, freeze_startup_heap
+from bot.app import build_app
 from bot.config import load_settings
+from bot.run import freeze_startup_heap
 from tests.fakes.telegram import RecordingSession, message_update
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests/fixtures/catbuy/taobao_two_dims.json"
@@ -70,7 +71,7 @@ async def main(colours: int, sizes: int, taps: int, redis_url: str | None) -> No
     async with build_app(settings, bot_session=session, catbuy_transport=upstream) as app:
         if redis_url:
             await app.store.flushall()
-        freeze_startup_heap()  # as bot.app.run does
+        freeze_startup_heap()  # as bot.run.run does
         link = "https://item.taobao.com/item.htm?id=800000000001"
         await app.dispatcher.feed_update(
             app.bot, message_update(link, chat_id=GROUP, chat_type="supergroup")

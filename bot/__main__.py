@@ -22,7 +22,7 @@ def main() -> None:
     setup_logging(settings.log_level, settings.log_format, secrets)
 
     raise_open_files_limit()
-    from bot.app import StartupError, run  # after logging: start-up is logged (and redacted)
+    from bot.run import StartupError, run  # after logging: start-up is logged (and redacted)
 
     try:
         with contextlib.suppress(KeyboardInterrupt):

@@ -1,18 +1,16 @@
-"""The composition root: builds every long-lived object once and runs the bot.
+"""The composition root: builds every long-lived object once (``bot.run`` runs them).
 
 Clients, the store, services and the Dispatcher are made here and handed to
-handlers as keyword arguments (``Services``). No globals elsewhere.
+handlers as keyword arguments (``Services``, one field a keyword). No globals elsewhere.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
-import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, fields
 from typing import Any
 
 import httpx
@@ -22,13 +20,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import (
-    TelegramNetworkError,
-    TelegramNotFound,
-    TelegramServerError,
-    TelegramUnauthorizedError,
-)
 from aiogram.types import TelegramObject
+from aiogram.utils.i18n import I18n
 from aiohttp import web
 from redis.asyncio import Redis
 
@@ -43,7 +36,7 @@ from bot.cards.service import CardService
 from bot.cards.state import CardStore
 from bot.cards.taps import CardTaps
 from bot.catbuy.client import CatBuyClient
-from bot.config import ConfigError, Settings
+from bot.config import Settings
 from bot.i18n.language import LanguagePrefs
 from bot.i18n.user_locale import UserLocale, create_i18n
 from bot.links.public_hosts import HostResolver
@@ -57,14 +50,11 @@ from bot.risk.service import RiskService
 from bot.storage.store import open_store
 from bot.telegram.answer_models import keep_response_models
 from bot.telegram.chat_rights import ChatRights
-from bot.telegram.commands import register_commands
 from bot.telegram.flood_limits import TelegramLimits
 from bot.telegram.webhook import (
     WebhookIntake,
     create_web_app,
     readiness,
-    run_web_server,
-    set_webhook,
 )
 
 log = logging.getLogger(__name__)
@@ -72,13 +62,6 @@ log = logging.getLogger(__name__)
 IMAGE_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 # What an aiogram middleware passes an event on to.
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
-# How long a stopping bot waits for the updates under way (the webhook's drain too).
-DRAIN_SECONDS = 20.0
-# Updates handled at once, at most: past it, polling stops taking more and the
-# webhook answers 503 (Telegram delivers again later). A Redis stall otherwise
-# piles up tasks, each with a Redis connection, until the process runs out of
-# file descriptors.
-MAX_UPDATES_IN_FLIGHT = 500
 
 
 def create_bot(
@@ -105,18 +88,44 @@ def telegram_limits(settings: Settings) -> TelegramLimits:
     )
 
 
-class Services(BaseMiddleware):
-    """Hands the services to a handler that takes the event, as keyword arguments.
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The long-lived services, built once: each field reaches a handler (and a
+    filter) as the keyword argument of its name."""
+
+    settings: Settings
+    lookup: LookupService
+    cards: CardStore
+    card_service: CardService
+    card_taps: CardTaps
+    notifier: AdminNotifier
+    resolver: ShortLinkResolver
+    ledger: QuotaLedger
+    counters: DailyCounters
+    breaker: Breaker
+    risk: RiskService
+    prefs: LanguagePrefs
+    chat_rights: ChatRights
+    metrics: Metrics
+    i18n: I18n
+
+    def as_arguments(self) -> dict[str, Any]:
+        """The keyword arguments handlers take, by field name (no copies of the services)."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+class HandOverServices(BaseMiddleware):
+    """Hands the services to the handlers and filters below it, as keyword arguments.
 
     Not ``Dispatcher.workflow_data``: aiogram copies those into every update's
     arguments at every step, which made link-free chatter cost 17% more.
     """
 
-    def __init__(self, services: dict[str, Any]) -> None:
-        self._services = services
+    def __init__(self, services: Services) -> None:
+        self._arguments = services.as_arguments()
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        data.update(self._services)
+        data.update(self._arguments)
         return await handler(event, data)
 
 
@@ -148,27 +157,34 @@ class UpdatesInFlight(BaseMiddleware):
 
 
 def create_dispatcher(
-    i18n_middleware: UserLocale, services: dict[str, Any], updates: UpdatesInFlight
+    i18n_middleware: UserLocale, services: Services, updates: UpdatesInFlight
 ) -> Dispatcher:
     """A Dispatcher with every router; ``services`` reach handlers as keyword arguments."""
     from handlers import create_router  # the one place bot/ imports handlers/
     from handlers.errors import on_error
+    from handlers.filters import ForTheBot
 
     # No handler keeps conversation state: without FSM, aiogram skips a storage
     # look-up and an isolation lock on every update, chatter included.
     dispatcher = Dispatcher(disable_fsm=True)
-    provide = Services(services)
+    # Link-free group chatter is turned away at the door, before any router is
+    # tried and before the services are handed over: it costs one async filter.
+    dispatcher.message.filter(ForTheBot())
+    tree = create_router()
+    provide = HandOverServices(services)
+    # At the tree's root, before its filters: an admins-only router's filter
+    # reads the settings as its handlers do.
+    for observer in (tree.message, tree.callback_query, tree.my_chat_member):
+        observer.outer_middleware(provide)
     for kind, observer in (
         ("message", dispatcher.message),
         ("callback", dispatcher.callback_query),
     ):
-        observer.middleware(provide)
-        observer.middleware(UpdateOutcomes(services["metrics"], kind))
+        observer.middleware(UpdateOutcomes(services.metrics, kind))
         observer.middleware(i18n_middleware)
-    dispatcher.my_chat_member.middleware(provide)
     dispatcher.update.outer_middleware(updates)
     dispatcher.errors.middleware(provide)
-    dispatcher.include_router(create_router())
+    dispatcher.include_router(tree)
     dispatcher.errors.register(on_error)
     return dispatcher
 
@@ -181,13 +197,13 @@ class App:
     bot: Bot
     dispatcher: Dispatcher
     store: Redis
-    services: dict[str, Any]
+    services: Services
     metrics: Metrics
     updates: UpdatesInFlight
 
     def web_app(self, webhook: WebhookIntake | None = None) -> web.Application:
         """Health, readiness and metrics (plus the webhook in webhook mode)."""
-        ready = readiness(self.store, self.services["breaker"].is_open)
+        ready = readiness(self.store, self.services.breaker.is_open)
         return create_web_app(metrics=self.metrics, ready=ready, webhook=webhook)
 
 
@@ -201,197 +217,91 @@ async def build_app(
     shortlinks_transport: httpx.AsyncBaseTransport | None = None,
     resolve_host: HostResolver | None = None,
 ) -> AsyncIterator[App]:
-    """Build the bot and its services; close them all on the way out.
+    """Build the bot and its services; close them all on the way out, even
+    when one of them fails to close (its error is raised once all are closed).
 
     ``bot_session`` and the transports let tests and benchmarks put the
     outside services' fakes at their HTTP boundary.
     """
-    store = open_store(settings.redis_url)
-    metrics = Metrics()
-    limits = telegram_limits(settings)
-    bot = create_bot(settings, bot_session, limits)
-    catbuy = CatBuyClient(
-        settings.catbuy_base_url,
-        settings.catbuy_api_key,
-        timeout=settings.catbuy_timeout_seconds,
-        transport=catbuy_transport,
-        on_call=upstream_recorder(metrics),
-    )
-    images = httpx.AsyncClient(timeout=IMAGE_TIMEOUT, transport=images_transport)
-    resolver = ShortLinkResolver(store, transport=shortlinks_transport, resolve_host=resolve_host)
-    breaker = Breaker(store, cooldown_seconds=settings.breaker_cooldown_seconds)
-    pacer = Pacer(store, rps=settings.catbuy_rps, max_wait=settings.max_queue_wait_seconds)
-    gate = UpstreamGate(pacer, breaker)
-    counters = DailyCounters(store)
-    ledger = QuotaLedger(
-        store,
-        user_quota=settings.user_daily_quota,
-        chat_quota=settings.chat_daily_quota,
-        daily_budget=settings.daily_budget_requests,
-    )
-    cache = ItemCache(store, ttl_seconds=settings.cache_ttl_seconds)
-    lookup = LookupService(
-        catbuy, gate, ledger, cache, counters, timeout=settings.catbuy_timeout_seconds
-    )
-    cards = CardStore(store, ttl_seconds=settings.picker_ttl_seconds)
-    rights = ChatRights()
-    sender = CardSender(bot, PhotoDownloader(images, resolve_host=resolve_host), store, rights)
-    prefs = LanguagePrefs(store)
-    i18n = create_i18n()
-    notifier = AdminNotifier(bot, settings, prefs, i18n)
-    card_service = CardService(
-        bot, lookup, cards, sender, notifier, settings, metrics, rights, limits
-    )
-    card_taps = CardTaps(cards, sender, i18n, settings.buy_url_template)
-    risk = RiskService(
-        catbuy,
-        gate,
-        store,
-        daily_budget=settings.risk_daily_budget,
-        repeat_seconds=settings.risk_repeat_seconds,
-        timeout_seconds=settings.catbuy_timeout_seconds,
-        counters=counters,
-    )
-    services: dict[str, Any] = {
-        "settings": settings,
-        "lookup": lookup,
-        "cards": cards,
-        "card_service": card_service,
-        "card_taps": card_taps,
-        "notifier": notifier,
-        "resolver": resolver,
-        "ledger": ledger,
-        "counters": counters,
-        "breaker": breaker,
-        "risk": risk,
-        "prefs": prefs,
-        "chat_rights": rights,
-        "metrics": metrics,
-        "i18n": i18n,
-    }
-    updates = UpdatesInFlight()
-    dispatcher = create_dispatcher(UserLocale(i18n, prefs), services, updates)
-    app = App(settings, bot, dispatcher, store, services, metrics, updates)
-    try:
-        yield app
-    finally:
-        await lookup.aclose()
-        await pacer.aclose()
-        await resolver.aclose()
-        await images.aclose()
-        await catbuy.aclose()
-        await bot.session.close()
-        await cache.aclose()
-        await counters.flush()
-        await store.aclose()
-
-
-def freeze_startup_heap() -> None:
-    """Leave what start-up built out of every later garbage collection.
-
-    aiogram's types and pydantic's schemas are ~230,000 objects that live as
-    long as the process; a full collection over them stalled every chat for
-    ~0.2 s on a small VM, whenever enough new objects had piled up.
-    """
-    gc.collect()
-    gc.freeze()
-
-
-class StartupError(Exception):
-    """The bot cannot start for a reason outside its settings (Telegram unreachable)."""
-
-
-async def run(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM: webhook mode when WEBHOOK_URL is set, else polling."""
-    async with build_app(settings) as app:
-        await reach_telegram(app.bot, settings)
-        await register_commands(app.bot, app.services["i18n"])
-        freeze_startup_heap()
-        if settings.webhook_url:
-            await _run_webhook(app)
-        else:
-            await _run_polling(app)
-
-
-async def reach_telegram(bot: Bot, settings: Settings, *, patience: float = 30.0) -> None:
-    """Ask Telegram who the bot is before anything else.
-
-    A refused token is a ``ConfigError`` (it names BOT_TOKEN); a server that
-    does not answer (it may be starting beside the bot) is asked again for
-    ``patience`` seconds, then a ``StartupError``. Neither carries Telegram's
-    words, which can hold the request's URL, and so the token.
-    """
-    where = settings.telegram_api_url or "api.telegram.org"
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + patience
-    pause = 1.0
-    while True:
-        try:
-            await bot.get_me()
-            return
-        except (TelegramUnauthorizedError, TelegramNotFound):
-            raise ConfigError(f"BOT_TOKEN: {where} refused this token") from None
-        except (TelegramNetworkError, TelegramServerError) as error:
-            if loop.time() + pause > deadline:
-                reason = type(error).__name__
-                raise StartupError(f"cannot reach Telegram at {where} ({reason})") from None
-            log.warning("Telegram not reachable yet at %s; asking again in %.0f s", where, pause)
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 8.0)
-
-
-async def _run_polling(app: App) -> None:
-    settings = app.settings
-    runner = None
-    if settings.metrics_port:
-        runner = await run_web_server(
-            app.web_app(),
-            settings.web_server_host,
-            settings.metrics_port,
-            port_setting="METRICS_PORT",
+    async with AsyncExitStack() as closing:
+        # Closed in the reverse order, each even when one before it failed: the
+        # look-ups stop first, then the pacer lets its waiters go, the clients
+        # close, the cache finishes its writes, the counters are written after
+        # all that counts, and the store goes last.
+        store = open_store(settings.redis_url)
+        closing.push_async_callback(store.aclose)
+        counters = DailyCounters(store)
+        closing.push_async_callback(counters.flush)
+        cache = ItemCache(store, ttl_seconds=settings.cache_ttl_seconds)
+        closing.push_async_callback(cache.aclose)
+        metrics = Metrics()
+        limits = telegram_limits(settings)
+        bot = create_bot(settings, bot_session, limits)
+        closing.push_async_callback(bot.session.close)
+        catbuy = CatBuyClient(
+            settings.catbuy_base_url,
+            settings.catbuy_api_key,
+            timeout=settings.catbuy_timeout_seconds,
+            transport=catbuy_transport,
+            on_call=upstream_recorder(metrics),
         )
-    try:
-        await app.bot.delete_webhook(drop_pending_updates=False)
-        await app.dispatcher.start_polling(
-            app.bot,
-            allowed_updates=app.dispatcher.resolve_used_update_types(),
-            close_bot_session=False,
-            tasks_concurrency_limit=MAX_UPDATES_IN_FLIGHT,
+        closing.push_async_callback(catbuy.aclose)
+        images = httpx.AsyncClient(timeout=IMAGE_TIMEOUT, transport=images_transport)
+        closing.push_async_callback(images.aclose)
+        resolver = ShortLinkResolver(
+            store, transport=shortlinks_transport, resolve_host=resolve_host
         )
-        log.info("stopping: draining updates in flight")
-        await app.updates.drain(DRAIN_SECONDS)
-    finally:
-        if runner is not None:
-            await runner.cleanup()
-
-
-async def _run_webhook(app: App) -> None:
-    settings = app.settings
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    intake = WebhookIntake(
-        app.dispatcher,
-        app.bot,
-        app.store,
-        path=settings.webhook_path,
-        secret=secret,
-        drain_timeout=DRAIN_SECONDS,
-        max_in_flight=MAX_UPDATES_IN_FLIGHT,
-    )
-    runner = await run_web_server(
-        app.web_app(intake), settings.web_server_host, settings.web_server_port
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        url = f"{settings.webhook_url}{settings.webhook_path}"
-        await set_webhook(app.bot, app.dispatcher, url=url, secret=secret)
-        log.info(
-            "webhook mode: listening on %s:%s", settings.web_server_host, settings.web_server_port
+        closing.push_async_callback(resolver.aclose)
+        breaker = Breaker(store, cooldown_seconds=settings.breaker_cooldown_seconds)
+        pacer = Pacer(store, rps=settings.catbuy_rps, max_wait=settings.max_queue_wait_seconds)
+        closing.push_async_callback(pacer.aclose)
+        gate = UpstreamGate(pacer, breaker)
+        ledger = QuotaLedger(
+            store,
+            user_quota=settings.user_daily_quota,
+            chat_quota=settings.chat_daily_quota,
+            daily_budget=settings.daily_budget_requests,
         )
-        await stop.wait()
-        log.info("stopping: draining updates in flight")
-        await intake.drain()
-    finally:
-        await runner.cleanup()
+        lookup = LookupService(
+            catbuy, gate, ledger, cache, counters, timeout=settings.catbuy_timeout_seconds
+        )
+        closing.push_async_callback(lookup.aclose)
+        cards = CardStore(store, ttl_seconds=settings.picker_ttl_seconds)
+        rights = ChatRights()
+        sender = CardSender(bot, PhotoDownloader(images, resolve_host=resolve_host), store, rights)
+        prefs = LanguagePrefs(store)
+        i18n = create_i18n()
+        notifier = AdminNotifier(bot, settings, prefs, i18n)
+        card_service = CardService(
+            bot, lookup, cards, sender, notifier, settings, metrics, rights, limits
+        )
+        card_taps = CardTaps(cards, sender, i18n, settings.buy_url_template)
+        risk = RiskService(
+            catbuy,
+            gate,
+            store,
+            daily_budget=settings.risk_daily_budget,
+            repeat_seconds=settings.risk_repeat_seconds,
+            timeout_seconds=settings.catbuy_timeout_seconds,
+            counters=counters,
+        )
+        services = Services(
+            settings=settings,
+            lookup=lookup,
+            cards=cards,
+            card_service=card_service,
+            card_taps=card_taps,
+            notifier=notifier,
+            resolver=resolver,
+            ledger=ledger,
+            counters=counters,
+            breaker=breaker,
+            risk=risk,
+            prefs=prefs,
+            chat_rights=rights,
+            metrics=metrics,
+            i18n=i18n,
+        )
+        updates = UpdatesInFlight()
+        dispatcher = create_dispatcher(UserLocale(i18n, prefs), services, updates)
+        yield App(settings, bot, dispatcher, store, services, metrics, updates)

@@ -5,16 +5,17 @@ from __future__ import annotations
 from aiogram import Router
 
 from handlers import admin, card, hints, lang, links, membership, risk, start
-from handlers.filters import ForTheBot, IsCommand
+from handlers.filters import IsCommand
 
 
 def create_router() -> Router:
     """A fresh router tree for one Dispatcher.
 
-    One cheap root filter turns link-free group chatter away before any other
-    router is tried (chatter costs what one async filter costs). Callbacks
-    pass it (it filters messages only); the card router's catch-all answers
-    callbacks last, and the hints router private messages no other took.
+    The Dispatcher turns link-free group chatter away (``ForTheBot``) before
+    this tree is tried, and hands the services over at its root, so filters
+    below may read them too. Callbacks pass the gate (it filters messages
+    only); the card router's catch-all answers callbacks last, and the hints
+    router private messages no other took.
     """
     commands = Router(name="commands")
     commands.message.filter(IsCommand())
@@ -26,7 +27,6 @@ def create_router() -> Router:
         card.create_router(),
     )
     root = Router(name="bot")
-    root.message.filter(ForTheBot())
     root.include_routers(
         links.create_router(), commands, membership.create_router(), hints.create_router()
     )

@@ -8,6 +8,7 @@ from aiogram.enums import ChatType
 from aiogram.filters import Filter
 from aiogram.types import Message, MessageEntity
 
+from bot.config import Settings
 from bot.links.message import might_hold_link
 
 _LINK_TYPES = frozenset({"url", "text_link"})
@@ -64,6 +65,13 @@ class InPrivate(Filter):
 
     async def __call__(self, message: Message) -> bool:
         return in_private(message)
+
+
+class FromAdmin(Filter):
+    """A message from one of the bot's admins (ADMIN_IDS)."""
+
+    async def __call__(self, message: Message, settings: Settings) -> bool:
+        return settings.is_admin(message.from_user.id if message.from_user else None)
 
 
 def in_private(message: Message) -> bool:

@@ -26,30 +26,31 @@ def language_keyboard(current: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[buttons[:2], buttons[2:]])
 
 
+async def on_lang(message: Message, lang: str) -> None:
+    await message.answer(_("Choose your language:"), reply_markup=language_keyboard(lang))
+
+
+async def on_pick(
+    query: CallbackQuery, callback_data: LangPick, prefs: LanguagePrefs, i18n: I18n
+) -> None:
+    if not await prefs.set(query.from_user.id, callback_data.code):
+        await query.answer(_("This button is no longer valid."))
+        return
+    with i18n.use_locale(callback_data.code):
+        text = _("Language set: {language}").format(language=LANGUAGE_NAMES[callback_data.code])
+    await query.answer(text)
+    message = query.message
+    # In a group the keyboard stays for the others who may want it.
+    if isinstance(message, Message) and in_private(message):
+        try:
+            await message.edit_text(text, reply_markup=None)
+        except TelegramBadRequest as error:  # a second tap before the first edit showed
+            if not is_not_modified(error):
+                raise
+
+
 def create_router() -> Router:
     router = Router(name="lang")
-
-    @router.message(Command("lang"))
-    async def on_lang(message: Message, lang: str) -> None:
-        await message.answer(_("Choose your language:"), reply_markup=language_keyboard(lang))
-
-    @router.callback_query(LangPick.filter())
-    async def on_pick(
-        query: CallbackQuery, callback_data: LangPick, prefs: LanguagePrefs, i18n: I18n
-    ) -> None:
-        if not await prefs.set(query.from_user.id, callback_data.code):
-            await query.answer(_("This button is no longer valid."))
-            return
-        with i18n.use_locale(callback_data.code):
-            text = _("Language set: {language}").format(language=LANGUAGE_NAMES[callback_data.code])
-        await query.answer(text)
-        message = query.message
-        # In a group the keyboard stays for the others who may want it.
-        if isinstance(message, Message) and in_private(message):
-            try:
-                await message.edit_text(text, reply_markup=None)
-            except TelegramBadRequest as error:  # a second tap before the first edit showed
-                if not is_not_modified(error):
-                    raise
-
+    router.message.register(on_lang, Command("lang"))
+    router.callback_query.register(on_pick, LangPick.filter())
     return router

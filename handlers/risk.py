@@ -23,61 +23,68 @@ from bot.risk.view import (
     risk_card,
     risk_log_text,
 )
-from handlers.filters import in_private
+from handlers.filters import FromAdmin, InPrivate
+
+RISK_COMMANDS = ("risk", "risklog")
 
 
-def _refusal(message: Message, settings: Settings) -> str | None:
-    """Why this message may not run a check, or None. The chat type comes
-    first: in a group even an admin gets only "use a private chat"."""
-    if not in_private(message):
-        return private_only_text()
-    if not settings.is_admin(message.from_user.id if message.from_user else None):
-        return refusal_text()
-    return None
+async def on_risk(
+    message: Message,
+    command: CommandObject,
+    settings: Settings,
+    risk: RiskService,
+    notifier: AdminNotifier,
+    metrics: Metrics,
+    bot: Bot,
+) -> None:
+    """An admin in a private chat (the router's filters) checks one value."""
+    if message.from_user is None:  # the filters let none through; for the type checker
+        return
+    request = parse_request(command.args, default_region=settings.phone_default_region)
+    if request.kind is None or request.value is None:
+        await message.answer(invalid_value_text(request.kind, settings.phone_default_region))
+        return
+    # Whatever logs during the check (a library included) masks the value.
+    with sensitive(command.args or "", request.value):
+        await bot.send_chat_action(message.chat.id, ChatAction.TYPING)
+        outcome = await risk.check(message.from_user.id, request.kind, request.value)
+        record_risk_check(metrics, outcome)
+        await message.answer(risk_card(request.kind, outcome))
+    if outcome.notify_admins and outcome.breaker_reason is not None:
+        # The same notice, once per cooldown, as when a product look-up trips it.
+        await notifier.breaker_opened(outcome.breaker_reason)
+
+
+async def on_risk_log(message: Message, risk: RiskService) -> None:
+    try:
+        records = await risk.audit_log()
+    except RedisError:
+        await message.answer(store_down_text())
+        return
+    await message.answer(risk_log_text(records))
+
+
+async def on_risk_in_group(message: Message) -> None:
+    """Even an admin gets only "use a private chat": the value is never echoed."""
+    await message.answer(private_only_text())
+
+
+async def on_risk_from_stranger(message: Message) -> None:
+    await message.answer(refusal_text())
 
 
 def create_router() -> Router:
     router = Router(name="risk")
 
-    @router.message(Command("risk"))
-    async def on_risk(
-        message: Message,
-        command: CommandObject,
-        settings: Settings,
-        risk: RiskService,
-        notifier: AdminNotifier,
-        metrics: Metrics,
-        bot: Bot,
-    ) -> None:
-        refusal = _refusal(message, settings)
-        if refusal is not None or message.from_user is None:
-            await message.answer(refusal or refusal_text())
-            return
-        request = parse_request(command.args, default_region=settings.phone_default_region)
-        if request.kind is None or request.value is None:
-            await message.answer(invalid_value_text(request.kind, settings.phone_default_region))
-            return
-        # Whatever logs during the check (a library included) masks the value.
-        with sensitive(command.args or "", request.value):
-            await bot.send_chat_action(message.chat.id, ChatAction.TYPING)
-            outcome = await risk.check(message.from_user.id, request.kind, request.value)
-            record_risk_check(metrics, outcome)
-            await message.answer(risk_card(request.kind, outcome))
-        if outcome.notify_admins and outcome.breaker_reason is not None:
-            # The same notice, once per cooldown, as when a product look-up trips it.
-            await notifier.breaker_opened(outcome.breaker_reason)
+    admins = Router(name="risk.admins")
+    admins.message.filter(InPrivate(), FromAdmin())
+    admins.message.register(on_risk, Command("risk"))
+    admins.message.register(on_risk_log, Command("risklog"))
 
-    @router.message(Command("risklog"))
-    async def on_risk_log(message: Message, settings: Settings, risk: RiskService) -> None:
-        refusal = _refusal(message, settings)
-        if refusal is not None:
-            await message.answer(refusal)
-            return
-        try:
-            records = await risk.audit_log()
-        except RedisError:
-            await message.answer(store_down_text())
-            return
-        await message.answer(risk_log_text(records))
+    # What the admins' router left: the chat type is answered first.
+    refusals = Router(name="risk.refusals")
+    refusals.message.register(on_risk_in_group, Command(*RISK_COMMANDS), ~InPrivate())
+    refusals.message.register(on_risk_from_stranger, Command(*RISK_COMMANDS))
 
+    router.include_routers(admins, refusals)
     return router

@@ -41,7 +41,7 @@ _compile_catalogs()
 
 @pytest.fixture(autouse=True)
 def _earlier_tests_frozen() -> None:
-    """Freeze what earlier tests left, as ``bot.app.run`` freezes start-up's heap.
+    """Freeze what earlier tests left, as ``bot.run.run`` freezes start-up's heap.
 
     A whole run's leftovers pass 300,000 objects. A full collection over them
     stalled the event loop for 0.4-0.6 s in the middle of a test on a 2-core

@@ -137,7 +137,7 @@ async def test_one_cards_tap_sent_on_another_message_changes_neither(bot: Harnes
     stolen = find(theirs.markup, "雾霾蓝")["callback_data"]
     assert await mine.tap(stolen) == "This button is no longer valid."
     assert {c.method for c in bot.session.sent[before:]} == {"answerCallbackQuery"}
-    state = await bot.app.services["cards"].get(theirs.token)
+    state = await bot.app.services.cards.get(theirs.token)
     assert state is not None and state.choice == (-1, -1)
 
 
@@ -160,7 +160,7 @@ async def test_concurrent_taps_never_corrupt_the_card(bot: Harness) -> None:
         for i, d in enumerate([page, colour, size] * 5)
     ]
     await asyncio.gather(*(bot.feed(u) for u in updates))
-    state = await bot.app.services["cards"].get(card.token)
+    state = await bot.app.services.cards.get(card.token)
     assert state is not None
     assert len(state.choice) == 2
     assert all(c in (-1, 1, 2) for c in state.choice)
@@ -181,7 +181,7 @@ async def test_two_quick_taps_leave_the_card_showing_the_last_one(bot: Harness) 
     await first
     edits = [c for c in bot.session.sent if c.method.startswith("editMessage")]
     shown = str(edits[-1].params.get("media", {}).get("caption") or edits[-1].params.get("caption"))
-    state = await bot.app.services["cards"].get(card.token)
+    state = await bot.app.services.cards.get(card.token)
     assert state is not None and state.choice == (1, -1)  # 燕麦白, the last tap
     assert [line for line in shown.splitlines() if line.startswith("🎯")] == ["🎯 颜色分类: 燕麦白"]
 

@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.app import StartupError, create_bot, reach_telegram
+from bot.app import create_bot
 from bot.config import load_settings
+from bot.run import StartupError, reach_telegram
 from bot.telegram.callbacks import CardTap
 from tests.bot_process import ROOT, bot_env, bot_process, stop
 from tests.fakes.bot_api_server import FakeBotApi

@@ -1,8 +1,8 @@
-"""Start-up's objects are left out of later garbage collections (bot.app.run)."""
+"""Start-up's objects are left out of later garbage collections (bot.run.run)."""
 
 import gc
 
-from bot.app import freeze_startup_heap
+from bot.run import freeze_startup_heap
 
 
 def test_start_up_objects_are_not_collected_over_again() -> None:

@@ -61,7 +61,7 @@ def open_store(redis_url: str | None, *, timeout: float = SOCKET_TIMEOUT) -> Red
     pool.connection_class = type(
         pool.connection_class.__name__, (_WriteWithoutTask, pool.connection_class), {}
     )
-    return Redis(connection_pool=pool)
+    return Redis.from_pool(pool)  # the client owns its pool: closing it closes the connections
 
 
 class _WriteWithoutTask(AbstractConnection):
