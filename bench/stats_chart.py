@@ -23,11 +23,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bench.card_latency import item_ids, upstream
-from bot.app import App, build_app, freeze_startup_heap
+from bot.app import App, build_app
 from bot.balance.daily_usage import Counter, DailyCounters
 from bot.config import load_settings
 from bot.reports.dashboard_view import chart_days
 from bot.reports.stats_chart import ChartLabels, render_chart
+from bot.run import freeze_startup_heap
 from tests.fakes.telegram import RecordingSession, message_update
 
 ADMIN_ID = 7001
