@@ -172,6 +172,7 @@ class CardService:
         if self._limits.send_delay(group_id, ahead=ahead) > MAX_SEND_DELAY:
             log.warning("group %s is flooding: paste not looked up", group_id)
             self._metrics.quota_refusals.labels(kind="group_flood").inc()
+            self._lookup.count_group_flood()
             return True
         return False
 
