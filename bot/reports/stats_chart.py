@@ -9,6 +9,10 @@ Fonts: matplotlib ships DejaVu Sans, which has Latin and Cyrillic but no
 Chinese. ``fonts_for`` finds the installed fonts that together have every
 glyph of the labels (the Docker image adds WenQuanYi Micro Hei for Chinese);
 when none do, the caller draws English labels rather than empty boxes.
+
+matplotlib is imported on the first chart, in the worker thread, not at the
+bot's start: it costs each replica ~0.5 s of start-up and tens of MB for a
+command only admins use.
 """
 
 from __future__ import annotations
@@ -19,16 +23,10 @@ from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from datetime import date
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless, whoever imports pyplot later
-
-from matplotlib import font_manager, rc_context
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ft2font import FT2Font
-from matplotlib.ticker import MaxNLocator
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 # Fonts tried, in order; the first one draws what it can, the others fill in glyphs.
 _FONT_FAMILIES = (
@@ -90,6 +88,9 @@ def fonts_for(text: str) -> tuple[str, ...] | None:
 @cache
 def installed_fonts() -> tuple[tuple[str, frozenset[int]], ...]:
     """The candidate fonts found, with the characters each has (read once: ~50 ms)."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
     found = []
     for family in _FONT_FAMILIES:
         try:
@@ -108,6 +109,10 @@ def render_chart(days: Sequence[ChartDay], labels: ChartLabels) -> bytes:
     Labels whose glyphs no installed font has are drawn anyway (as boxes): the
     caller picks labels ``fonts_for`` accepts.
     """
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     families = fonts_for(labels.text()) or _FONT_FAMILIES[:1]
     with _RENDERING, rc_context({"font.family": list(families), "font.size": 10}):
         # Fixed margins: a layout engine measures every text twice, doubling the time.
@@ -121,6 +126,8 @@ def render_chart(days: Sequence[ChartDay], labels: ChartLabels) -> bytes:
 
 
 def _draw(figure: Figure, days: Sequence[ChartDay], labels: ChartLabels) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     bars = figure.add_subplot()
     x = list(range(len(days)))
     paid = [d.paid for d in days]
