@@ -24,6 +24,7 @@ from tests.fakes.bot_api_server import FakeBotApi
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import SentCall, message_update
 from tests.harness import ADMIN_ID, Harness, running_bot
+from tests.redis_server import running_redis
 from tests.test_e2e import KEY as E2E_KEY
 from tests.test_e2e import TOKEN as E2E_TOKEN
 from tests.test_e2e import e2e_env
@@ -211,3 +212,14 @@ def test_the_caption_fits_telegram_s_limit_with_long_group_titles() -> None:
         visible = html.unescape(re.sub(r"<[^>]+>", "", caption))
         assert len(visible) <= 1024
         assert "&lt;друзей&gt;" in caption  # escaped: Telegram parses the caption as HTML
+
+
+async def test_stats_while_redis_is_down_get_a_short_answer(catbuy: FakeCatBuy) -> None:
+    with running_redis() as server:
+        async with running_bot(server.url, catbuy) as bot:
+            server.stop()
+            await bot.feed(message_update("/stats", user_id=ADMIN_ID))
+            await bot.feed(message_update("/stats csv", user_id=ADMIN_ID))
+            server.start()
+            messages = bot.messages()
+    assert messages == ["The bot is having trouble right now. Please try again in a minute."] * 2
