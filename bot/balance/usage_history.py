@@ -103,4 +103,4 @@ def parse_history(raw: list[object]) -> History:
 
 
 def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
