@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 #
-# CatBuy bot: one image for webhook and polling mode (`python -m bot` decides
+# CatBuy bot: one image for webhook and polling mode (`catbuy-bot` decides
 # from WEBHOOK_URL). Configuration comes from the environment (compose
 # `env_file:`), never baked into the image.
 #
@@ -12,33 +12,35 @@
 
 ARG PYTHON_IMAGE=python:3.11-slim
 
-# --- build: dependencies into a venv, gettext catalogs compiled -------------------------
+# --- build: the locked dependencies and the bot's wheel, into a venv ---------------------
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-WORKDIR /app
+WORKDIR /src
 
-# Dependencies first, so a code change does not reinstall them.
-COPY pyproject.toml README.md ./
-RUN mkdir -p bot handlers && touch bot/__init__.py handlers/__init__.py \
-    && pip install . && pip uninstall -y catbuy-bot
+# Dependencies first, exactly as locked (versions and hashes), so a code change
+# does not reinstall them.
+COPY requirements.lock ./
+RUN pip install --no-deps --require-hashes -r requirements.lock
 
+# The bot as a wheel: building it compiles locales/*.po into bot/i18n/locales/.
+# The venv gets the wheel, not the source, and pip check proves the lock
+# satisfies what the wheel declares.
+COPY pyproject.toml README.md MANIFEST.in ./
+COPY scripts/build_catalogs.py scripts/
 COPY bot/ bot/
 COPY handlers/ handlers/
 COPY locales/ locales/
-# Editable: bot/i18n.py finds the catalogs at <source root>/locales, so the
-# code must run from /app, not from a copy in site-packages.
-RUN pip install --no-deps -e . \
-    && pybabel compile -d locales -D messages \
-    && python -m compileall -q bot handlers
+RUN pip wheel --no-deps --wheel-dir /wheels . \
+    && pip install --no-deps --no-index /wheels/catbuy_bot-*.whl \
+    && pip check
 
-# --- runtime: slim, non-root ------------------------------------------------------------
+# --- runtime: the venv alone, slim, non-root ----------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 ENV PATH=/opt/venv/bin:$PATH \
-    PYTHONPATH=/app \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
 RUN groupadd --system catbuy \
@@ -48,14 +50,12 @@ RUN groupadd --system catbuy \
 RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-wqy-microhei \
     && rm -rf /var/lib/apt/lists/*
+# An empty working directory: no source here; the bot reads a mounted /app/.env if any.
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
-COPY --from=build /app/pyproject.toml /app/README.md ./
-COPY --from=build /app/bot bot/
-COPY --from=build /app/handlers handlers/
-COPY --from=build /app/locales locales/
-# matplotlib's font list, built once here rather than at every start (in a
-# directory the bot's user may write, or matplotlib warns and uses a temp dir).
+# matplotlib's font list, built once here rather than at the first chart of every
+# container (in a directory the bot's user may write, or matplotlib warns and uses
+# a temporary one).
 ENV MPLCONFIGDIR=/opt/matplotlib
 RUN python -c "import matplotlib.font_manager" && chown -R catbuy:catbuy /opt/matplotlib
 USER catbuy
@@ -71,4 +71,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 # The bot drains in-flight updates on SIGTERM (up to ~20 s): give it a
 # stop timeout above that (compose: stop_grace_period).
 STOPSIGNAL SIGTERM
-CMD ["python", "-m", "bot"]
+CMD ["catbuy-bot"]

@@ -21,7 +21,8 @@ class ConfigError(Exception):
 
 
 class Settings(BaseSettings):
-    """Every knob of the bot. Names and defaults of SPEC §1 are fixed."""
+    """Every knob of the bot. The names and defaults of the documented variables
+    (README, "Configuration") are the operator's interface: they do not change."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
@@ -51,7 +52,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 
-    # Settings of our own, beyond SPEC §1.
+    # Settings of our own, beyond the documented interface.
     max_items_per_message: int = Field(3, ge=1, le=10)
     picker_ttl_seconds: int = Field(48 * 3600, ge=60)
     risk_repeat_seconds: int = Field(600, ge=0)

@@ -1,4 +1,9 @@
-"""Cheap async pre-checks that keep link-free chatter cheap (see TRAPS.md)."""
+"""Cheap pre-checks that keep link-free chatter cheap.
+
+Async ``Filter`` classes, not magic filters: aiogram runs a sync callable in a
+thread on every update, about three times the cost of the same check as a
+coroutine.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``python -m bot`` as a real process, for end-to-end tests."""
+"""``python -m bot`` (or an installed ``catbuy-bot``) as a real process, for end-to-end tests."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -36,13 +36,17 @@ async def stop(process: subprocess.Popen[bytes], grace: float = 30) -> None:
 
 @asynccontextmanager
 async def bot_process(
-    env: dict[str, str], *, capture: bool = False
+    env: dict[str, str],
+    *,
+    capture: bool = False,
+    command: Sequence[str] = (sys.executable, "-m", "bot"),
+    cwd: Path = ROOT,
 ) -> AsyncIterator[subprocess.Popen[bytes]]:
     """A running bot; ``capture`` keeps its stdout and stderr in ``process.stdout``."""
     output = subprocess.PIPE if capture else subprocess.DEVNULL
     process = subprocess.Popen(  # noqa: ASYNC220 - started once, never waited on here
-        [sys.executable, "-m", "bot"],
-        cwd=ROOT,
+        list(command),
+        cwd=cwd,
         env=env,
         stdout=output,
         stderr=subprocess.STDOUT,

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real redis-server, and the store in both of its modes."""
+"""Shared fixtures: a real redis-server, the store in both of its modes, the fake
+upstream, and the whole bot in-process or beside a fake Bot API over HTTP."""
 
 from __future__ import annotations
 
@@ -12,31 +13,19 @@ from redis.asyncio import Redis
 
 from bot.catbuy.client import CatBuyClient
 from bot.storage.store import open_store
+from scripts.build_catalogs import compile_catalogs
+from tests.fakes.bot_api_server import FakeBotApi
 from tests.fakes.catbuy_server import FakeCatBuy
-from tests.harness import Harness, running_bot
+from tests.harness import TOKEN, Harness, running_bot
 from tests.redis_server import RedisServer, running_redis
 
 # A copy of ../shared/fixtures/catbuy, so the repo tests itself anywhere.
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "catbuy"
-ROOT = Path(__file__).resolve().parent.parent
 
 
-def _compile_catalogs() -> None:
-    """The .mo files are build output (git-ignored): compile them for a bare ``pytest``."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    for po_path in (ROOT / "locales").glob("*/LC_MESSAGES/messages.po"):
-        mo_path = po_path.with_suffix(".mo")
-        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
-            continue
-        with po_path.open("rb") as po:
-            catalog = read_po(po)
-        with mo_path.open("wb") as mo:
-            write_mo(mo, catalog)
-
-
-_compile_catalogs()
+# The .mo files are build output (git-ignored): an editable install compiles them
+# in place; a .po edited since is compiled again here, so a bare ``pytest`` sees it.
+compile_catalogs(only_stale=True)
 
 
 @pytest.fixture(autouse=True)
@@ -84,6 +73,19 @@ async def bot(redis_url: str, catbuy: FakeCatBuy) -> AsyncIterator[Harness]:
     """The whole bot in-process on an emptied Redis, fakes at the edges."""
     async with running_bot(redis_url, catbuy) as harness:
         yield harness
+
+
+@pytest.fixture
+def bot_token() -> str:
+    """The token the fake Bot API takes: a module overrides it to prove its own never leaks."""
+    return TOKEN
+
+
+@pytest.fixture
+async def telegram(bot_token: str) -> AsyncIterator[FakeBotApi]:
+    """The fake Bot API over HTTP, for the bot run as a real process (``TELEGRAM_API_URL``)."""
+    async with FakeBotApi(bot_token) as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -28,9 +28,8 @@ KEY = "cbk_e2e_secret_key_0123456789"
 
 
 @pytest.fixture
-async def telegram() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi(TOKEN) as fake:
-        yield fake
+def bot_token() -> str:
+    return TOKEN
 
 
 @pytest.fixture

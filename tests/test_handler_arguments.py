@@ -27,7 +27,9 @@ from tests.fakes.telegram import RecordingSession
 # aiogram's own data (the Dispatcher, the user context, the locale middleware);
 # no FSM: the Dispatcher runs without it.
 AIOGRAM_DATA = {*DispatcherData.__annotations__, *UserContextData.__annotations__}
-LOCALE_DATA = {*I18nData.__annotations__, "lang"}  # "lang": the user's locale (UserLocale)
+# The locale middleware's, on messages and taps only ("lang": the user's locale).
+LOCALE_DATA = {*I18nData.__annotations__, "lang"}
+LOCALE_EVENTS = {"message", "callback_query"}
 # What a filter hands the handler it passes.
 FILTER_DATA: dict[type, set[str]] = {Command: {"command"}, CallbackQueryFilter: {"callback_data"}}
 SERVICES = {field.name for field in fields(Services)}
@@ -67,7 +69,9 @@ def unprovided(dispatcher: Dispatcher) -> list[str]:
             # A router's own filters (``observer.filter``) are kept on a stand-in handler.
             root_filters = filters_of(observer._handler)
             for handler in observer.handlers:
-                provided = SERVICES | AIOGRAM_DATA | LOCALE_DATA
+                provided = SERVICES | AIOGRAM_DATA
+                if event in LOCALE_EVENTS:
+                    provided |= LOCALE_DATA
                 for filter_ in filters_of(handler):
                     for kind, names in FILTER_DATA.items():
                         if isinstance(filter_.callback, kind):

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from babel.messages.pofile import write_po
-from redis.asyncio import Redis
 
 from bot.balance.ledger import QuotaStatus
 from bot.i18n.formatting import (
@@ -37,7 +36,6 @@ from scripts import catalogs
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import SentCall, message_update
 from tests.harness import running_bot
-from tests.redis_server import RedisServer
 
 TWO_DIMS = "https://item.taobao.com/item.htm?id=734912856301"
 WHOLESALE = "https://detail.1688.com/offer/812345609871.html"
@@ -103,14 +101,6 @@ SPEECH = [
 ]
 
 
-@pytest.fixture
-async def flushed(redis_server: RedisServer) -> str:
-    client = Redis.from_url(redis_server.url)
-    await client.flushall()
-    await client.aclose()
-    return redis_server.url
-
-
 def buttons(call: SentCall) -> list[dict[str, str]]:
     markup = call.reply_markup or {}
     return [b for row in markup.get("inline_keyboard", []) for b in row]
@@ -122,9 +112,9 @@ def caption_of(call: SentCall) -> str:
 
 @pytest.mark.parametrize("speech", SPEECH, ids=lambda s: s.lang)
 async def test_card_quota_and_help_in_the_users_language(
-    speech: Speech, flushed: str, catbuy: FakeCatBuy
+    speech: Speech, redis_url: str, catbuy: FakeCatBuy
 ) -> None:
-    async with running_bot(flushed, catbuy, user_daily_quota=12345) as bot:
+    async with running_bot(redis_url, catbuy, user_daily_quota=12345) as bot:
         user = 9100
         await bot.feed(message_update(TWO_DIMS, user_id=user, language_code=speech.lang))
         [card] = bot.cards()
@@ -149,9 +139,9 @@ async def test_card_quota_and_help_in_the_users_language(
 
 @pytest.mark.parametrize("speech", SPEECH, ids=lambda s: s.lang)
 async def test_over_quota_message_in_the_users_language(
-    speech: Speech, flushed: str, catbuy: FakeCatBuy
+    speech: Speech, redis_url: str, catbuy: FakeCatBuy
 ) -> None:
-    async with running_bot(flushed, catbuy, user_daily_quota=1) as bot:
+    async with running_bot(redis_url, catbuy, user_daily_quota=1) as bot:
         await bot.feed(message_update(TWO_DIMS, user_id=9200, language_code=speech.lang))
         await bot.feed(message_update(WHOLESALE, user_id=9200, language_code=speech.lang))
         assert len(bot.cards()) == 1
@@ -162,9 +152,9 @@ async def test_over_quota_message_in_the_users_language(
 
 
 async def test_searchlang_and_cache_follow_each_users_language_in_a_group(
-    flushed: str, catbuy: FakeCatBuy
+    redis_url: str, catbuy: FakeCatBuy
 ) -> None:
-    async with running_bot(flushed, catbuy) as bot:
+    async with running_bot(redis_url, catbuy) as bot:
         await bot.feed(
             message_update(
                 TWO_DIMS, user_id=11, chat_id=GROUP, chat_type="supergroup", language_code="ru"
@@ -188,8 +178,8 @@ async def test_searchlang_and_cache_follow_each_users_language_in_a_group(
         assert "Choose" in second and "Выберите" not in second
 
 
-async def test_a_tap_keeps_the_cards_language(flushed: str, catbuy: FakeCatBuy) -> None:
-    async with running_bot(flushed, catbuy) as bot:
+async def test_a_tap_keeps_the_cards_language(redis_url: str, catbuy: FakeCatBuy) -> None:
+    async with running_bot(redis_url, catbuy) as bot:
         await bot.feed(
             message_update(
                 TWO_DIMS, user_id=21, chat_id=GROUP, chat_type="supergroup", language_code="zh-hans"
@@ -215,9 +205,9 @@ async def test_a_tap_keeps_the_cards_language(flushed: str, catbuy: FakeCatBuy) 
 
 
 async def test_unmapped_language_asks_the_upstream_in_english(
-    flushed: str, catbuy: FakeCatBuy
+    redis_url: str, catbuy: FakeCatBuy
 ) -> None:
-    async with running_bot(flushed, catbuy, searchlang_map="en:en,ru:ru,zh:zh") as bot:
+    async with running_bot(redis_url, catbuy, searchlang_map="en:en,ru:ru,zh:zh") as bot:
         await bot.feed(message_update(TWO_DIMS, user_id=31, language_code="es"))
         [card] = bot.cards()
         assert "Abrir en Taobao" in [b["text"] for b in buttons(card)]  # interface still Spanish

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import fakeredis
 import pytest
 from redis.asyncio import Redis
 
+import bot
 from bot.i18n.language import DEFAULT_LOCALE, SUPPORTED_LOCALES, LanguagePrefs, locale_for
-from bot.i18n.user_locale import create_i18n
+from bot.i18n.user_locale import LOCALES_DIR, MissingCatalogs, create_i18n
 from bot.telegram.callbacks import LangPick
 from bot.telegram.commands import register_commands
+from scripts.build_catalogs import compile_catalogs
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import RecordingSession, callback_update, make_bot, message_update
 from tests.harness import Harness, running_bot
@@ -63,6 +66,20 @@ def test_every_supported_locale_has_a_catalog() -> None:
     i18n = create_i18n()
     assert set(SUPPORTED_LOCALES) <= set(i18n.available_locales)
     assert DEFAULT_LOCALE == "en"
+
+
+def test_the_catalogs_are_read_from_inside_the_package() -> None:
+    # Not from the working directory nor from beside a source checkout: an
+    # installed bot has neither.
+    assert LOCALES_DIR.is_relative_to(Path(bot.__file__).parent)
+
+
+def test_a_language_without_its_compiled_catalog_stops_the_start(tmp_path: Path) -> None:
+    compile_catalogs(target=tmp_path)
+    create_i18n(tmp_path)  # all four: fine
+    (tmp_path / "ru" / "LC_MESSAGES" / "messages.mo").unlink()
+    with pytest.raises(MissingCatalogs, match=r"no compiled catalog for ru under .*pip install"):
+        create_i18n(tmp_path)
 
 
 async def test_prefs_override_the_hint_on_both_stores(store: Redis) -> None:

@@ -32,9 +32,8 @@ OWN_ITEMS = [str(734912857301 + i) for i in range(6)]
 
 
 @pytest.fixture
-async def telegram() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi(TOKEN) as fake:
-        yield fake
+def bot_token() -> str:
+    return TOKEN
 
 
 @pytest.fixture

@@ -1,11 +1,12 @@
 """Marketplace links: which item a URL names, if any.
 
 A pasted link becomes an ``ItemRef`` only when its host is on the allow-list
-(SPEC §2) or is a shopping agent's own domain wrapping such a link
-(``bot.links.agents``). Hosts are normalised the way a browser would (NFKC, IDNA
-dots, lower case, one trailing dot) and then matched exactly or by ``"." +
-domain``; user-info, backslashes, non-default ports, IP literals and schemes
-other than http(s) are refused outright, since parsers disagree on them.
+(the marketplaces and their subdomains) or is a shopping agent's own domain
+wrapping such a link (``bot.links.agents``). Hosts are normalised the way a
+browser would (NFKC, IDNA dots, lower case, one trailing dot) and then matched
+exactly or by ``"." + domain``; user-info, backslashes, non-default ports, IP
+literals and schemes other than http(s) are refused outright, since parsers
+disagree on them.
 
 Short links (``m.tb.cn``, ``e.tb.cn``, …) name no item by themselves; they are
 resolved by ``bot.links.short_links``. Finding links in a message is ``bot.links.message``.
