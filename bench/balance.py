@@ -45,7 +45,8 @@ from bot.balance.upstream_gate import UpstreamGate  # noqa: E402
 from bot.catbuy.client import CatBuyClient  # noqa: E402
 from bot.items.item import ItemRef, Platform  # noqa: E402
 from bot.lookup.item_cache import ItemCache  # noqa: E402
-from bot.lookup.service import Found, LookupService  # noqa: E402
+from bot.lookup.results import Found  # noqa: E402
+from bot.lookup.service import LookupService  # noqa: E402
 from bot.storage.store import open_store  # noqa: E402
 from tests.conftest import FIXTURES  # noqa: E402
 from tests.fakes.catbuy_server import FakeCatBuy  # noqa: E402

@@ -4,6 +4,7 @@ and a free upstream slot."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 
 import pytest
 from redis.asyncio import Redis
@@ -13,9 +14,10 @@ from bot.balance.ledger import Limit, QuotaLedger
 from bot.balance.pacing import Pacer
 from bot.balance.upstream_gate import StoreDown
 from bot.items.item import Item, ItemRef, Platform
-from bot.lookup.admission import Admission, Answered, Locked
+from bot.lookup.admission import _ENTER, Admission, Answered, Locked
 from bot.lookup.item_cache import CacheEntry, EntryKind, ItemCache
 from bot.storage.store import open_store
+from tests.redis_proxy import ReplyDroppingProxy
 from tests.redis_server import STALL_SCRIPT, RedisServer
 
 PACE = "cb:pace"
@@ -135,3 +137,45 @@ async def test_an_entry_given_up_before_it_runs_does_nothing(store: Redis) -> No
     assert (await replica.ledger.remaining(1)).user_used == 0
     assert await store.get(f"cb:lock:taobao:{REF.item_id}:en") is None
     await replica.close()
+
+
+async def test_an_entry_whose_reply_was_dropped_is_charged_once(redis_server: RedisServer) -> None:
+    """The connection drops after Redis ran the entry, before its reply came: redis-py
+    sends it again, and the second run finds the first one's lock and charge."""
+    async with ReplyDroppingProxy(redis_server.port) as proxy:
+        store = open_store(proxy.url)
+        await store.flushall()
+        replica = Replica(store)
+        await store.script_load(_ENTER)  # loaded: the next entry is one EVALSHA
+        proxy.drop_reply_to(_script_sha(_ENTER).encode())
+        entered = await asyncio.wait_for(replica.enter(), 2)
+        status = await replica.ledger.remaining(1, -100)
+        await replica.close()
+        await store.aclose()
+    assert proxy.dropped == 1
+    assert isinstance(entered, Locked) and entered.charge.accepted and entered.paced
+    assert (status.user_used, status.chat_used, status.budget_used) == (1, 1, 1)
+
+
+async def test_a_refused_entry_whose_reply_was_dropped_stays_refused(
+    redis_server: RedisServer,
+) -> None:
+    async with ReplyDroppingProxy(redis_server.port) as proxy:
+        store = open_store(proxy.url)
+        await store.flushall()
+        replica = Replica(store, user_quota=1)
+        await replica.ledger.charge(1, None, exempt_user=False)  # the user's one look-up today
+        await store.script_load(_ENTER)
+        proxy.drop_reply_to(_script_sha(_ENTER).encode())
+        entered = await asyncio.wait_for(replica.enter(), 2)
+        status = await replica.ledger.remaining(1, -100)
+        await replica.close()
+        await store.aclose()
+    assert proxy.dropped == 1
+    assert isinstance(entered, Locked) and entered.charge.refused is Limit.USER
+    assert not entered.paced
+    assert (status.user_used, status.chat_used, status.budget_used) == (1, 0, 1)
+
+
+def _script_sha(script: str) -> str:
+    return hashlib.sha1(script.encode()).hexdigest()

@@ -92,7 +92,7 @@ async def test_ref_fixes_the_identity(client: CatBuyClient) -> None:
 async def test_unknown_item(client: CatBuyClient) -> None:
     with pytest.raises(ItemNotFound) as caught:
         await client.fetch_item("https://item.taobao.com/item.htm?id=1")
-    assert not caught.value.refundable
+    assert caught.value.may_be_billed
 
 
 async def test_risk_check(fake: FakeCatBuy, client: CatBuyClient) -> None:
@@ -237,7 +237,7 @@ async def test_network_error_on_a_closed_port(caplog: pytest.LogCaptureFixture) 
             await catbuy.fetch_item(URL)
     finally:
         await catbuy.aclose()
-    assert caught.value.refundable
+    assert not caught.value.may_be_billed
     assert not caught.value.sent  # no connection: nothing reached the upstream
     assert_no_secret(caught.value, caplog)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 import json
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -18,16 +19,19 @@ from redis.asyncio.connection import Connection
 
 from bot.balance.breaker import Breaker, BreakerReason
 from bot.balance.daily_usage import DailyCounters
-from bot.balance.ledger import QuotaLedger
+from bot.balance.ledger import _REFUND, QuotaLedger
 from bot.balance.pacing import COLD_ALLOWANCE, Pacer
 from bot.balance.upstream_gate import UpstreamGate
 from bot.catbuy.client import CatBuyClient
 from bot.items.item import ItemRef, Platform
+from bot.lookup.admission import _ENTER, _GIVE_BACK
 from bot.lookup.item_cache import ItemCache
-from bot.lookup.service import Failure, Found, LookupResult, LookupService, NoticeKind, Refused
+from bot.lookup.results import Failure, Found, LookupResult, NoticeKind, Refused
+from bot.lookup.service import LookupService
 from bot.storage.store import open_store
 from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy
+from tests.redis_proxy import ReplyDroppingProxy
 from tests.redis_server import RedisServer, running_redis
 
 KEY = "cbk_lookup_test"
@@ -75,13 +79,14 @@ async def rig(
     rps: float = 40,
     lookup_seconds: float = 5.0,
     base_url: str | None = None,
+    **cache_options: float,
 ) -> AsyncIterator[Rig]:
     client = CatBuyClient(base_url or fake.base_url, SecretStr(KEY), timeout=lookup_seconds)
     pacer = Pacer(store, rps=rps, max_wait=20)
     gate = UpstreamGate(pacer, Breaker(store, cooldown_seconds=60))
     ledger = QuotaLedger(store, user_quota=user_quota, chat_quota=chat_quota, daily_budget=budget)
     counters = DailyCounters(store)
-    cache = ItemCache(store, ttl_seconds=3600, failure_ttl=0.5)
+    cache = ItemCache(store, ttl_seconds=3600, **{"failure_ttl": 0.5, **cache_options})
     service = LookupService(client, gate, ledger, cache, counters, timeout=lookup_seconds)
     try:
         yield Rig(service, ledger, counters, pacer)
@@ -151,32 +156,31 @@ async def test_an_unreadable_cache_entry_is_fetched_again(store: Redis, fake: Fa
 
 
 @pytest.mark.parametrize("failure", [500, "drop", "html"])
-async def test_a_failed_look_up_gives_the_quota_back(
+async def test_a_failed_look_up_that_may_be_billed_is_charged(
     store: Redis, fake: FakeCatBuy, failure: int | str
 ) -> None:
+    """The request left: the upstream may have billed it, so it counts like a found item."""
     fake.force(failure)  # type: ignore[arg-type]
-    async with rig(store, fake, user_quota=1) as r:
+    async with rig(store, fake, user_quota=2, hold_seconds=0.5) as r:
         result = await r.ask(TAOBAO, chat_id=-100)
-        status = await r.ledger.remaining(1)
-        await asyncio.sleep(0.6)  # the shared failure answer expires
+        status = await r.ledger.remaining(1, -100)
+        await asyncio.sleep(0.6)  # the item's hold ends
         retry = await r.ask(TAOBAO, chat_id=-100)
         stats = await r.counters.snapshot()
-    assert result == Refused(Failure.UPSTREAM_ERROR)
-    assert status.user_used == 0
-    # The upstream may have billed a failed call: the budget keeps it, and /stats
-    # counts it among the paid look-ups, so the two agree.
-    assert status.budget_used == 1
+    assert result == Refused(Failure.UPSTREAM_ERROR, held=True)
+    assert (status.user_used, status.chat_used, status.budget_used) == (1, 1, 1)
     assert isinstance(retry, Found)
+    # /stats counts the failed call among the paid look-ups: it agrees with the budget.
     assert stats.paid_lookups == 2
 
 
-async def test_a_hung_upstream_times_out_and_refunds(store: Redis, fake: FakeCatBuy) -> None:
+async def test_a_hung_upstream_times_out_and_is_charged(store: Redis, fake: FakeCatBuy) -> None:
     fake.force("hang")
     async with rig(store, fake, user_quota=1, lookup_seconds=1.0) as r:
         result = await r.ask(TAOBAO)
         status = await r.ledger.remaining(1)
-    assert result == Refused(Failure.TIMEOUT)
-    assert status.user_used == 0
+    assert result == Refused(Failure.TIMEOUT, held=True)
+    assert (status.user_used, status.budget_used) == (1, 1)
 
 
 async def test_a_look_up_cut_off_from_outside_gives_the_quota_back(
@@ -210,10 +214,10 @@ async def test_an_unreachable_upstream_gives_the_budget_back_too(
 
 
 # 400 invalid_url for the URL the bot built itself is, like "not found", the
-# same answer on every try; but the user is not charged for it.
-@pytest.mark.parametrize(("refused", "charged"), [("not found", 1), ("invalid_url", 0)])
+# same answer on every try, and the upstream may have billed it.
+@pytest.mark.parametrize("refused", ["not found", "invalid_url"])
 async def test_not_found_is_charged_once_then_free(
-    store: Redis, fake: FakeCatBuy, refused: str, charged: int
+    store: Redis, fake: FakeCatBuy, refused: str
 ) -> None:
     ref = MISSING
     if refused == "invalid_url":
@@ -225,7 +229,7 @@ async def test_not_found_is_charged_once_then_free(
         status = await r.ledger.remaining(1)
     assert first == again == Refused(Failure.NOT_FOUND)
     assert fake.calls == 1
-    assert (status.user_used, status.budget_used) == (charged, 1)
+    assert (status.user_used, status.budget_used) == (1, 1)
 
 
 async def test_group_quota_and_budget_refuse_and_admins_hear_once(
@@ -346,3 +350,56 @@ async def test_look_ups_cost_few_store_round_trips(
         assert isinstance(result, Found) and result.cached
         assert CountingConnection.sent == 1
     await store.aclose()
+
+
+async def test_a_dropped_store_reply_charges_a_look_up_once(
+    redis_server: RedisServer, fake: FakeCatBuy
+) -> None:
+    """Redis ran the entry, the connection dropped before its reply: redis-py sends it
+    again, and the look-up goes on with the first run's lock and charge."""
+    first, second = register_items(fake, range(500_000_000_400, 500_000_000_402))
+    async with ReplyDroppingProxy(redis_server.port) as proxy:
+        store = open_store(proxy.url)
+        await store.flushall()
+        async with rig(store, fake, user_quota=5, budget=5) as r:
+            await r.ask(first, user_id=9)  # loads the scripts
+            proxy.drop_reply_to(sha(_ENTER))
+            started = asyncio.get_running_loop().time()
+            result = await r.ask(second, chat_id=-100)
+            took = asyncio.get_running_loop().time() - started
+            status = await r.ledger.remaining(1, -100)
+        await store.aclose()
+    assert proxy.dropped == 1
+    assert isinstance(result, Found) and not result.cached
+    assert (status.user_used, status.chat_used, status.budget_used - 1) == (1, 1, 1)
+    assert fake.calls == 2
+    assert took < 2.0  # no wait for a lock that was its own
+
+
+async def test_a_dropped_store_reply_gives_a_charge_back_once(
+    redis_server: RedisServer, fake: FakeCatBuy
+) -> None:
+    """A refund that Redis ran, whose reply was lost: sent again, it gives back nothing more."""
+    first, second = register_items(fake, range(500_000_000_500, 500_000_000_502))
+    async with ReplyDroppingProxy(redis_server.port) as proxy:
+        store = open_store(proxy.url)
+        await store.flushall()
+        async with rig(store, fake, user_quota=5, budget=5) as r:
+            await r.ask(first, chat_id=-100)  # found: one unit of each used
+            for script in REFUNDS:
+                await store.script_load(script)
+            fake.force(429, times=None)  # unbilled: the whole charge comes back
+            proxy.drop_reply_to(*(sha(script) for script in REFUNDS))
+            result = await r.ask(second, chat_id=-100)
+            status = await r.ledger.remaining(1, -100)
+        await store.aclose()
+    assert isinstance(result, Refused) and not result.held
+    assert proxy.dropped == 1
+    assert (status.user_used, status.chat_used, status.budget_used) == (1, 1, 1)
+
+
+REFUNDS = (_GIVE_BACK, _REFUND)
+
+
+def sha(script: str) -> bytes:
+    return hashlib.sha1(script.encode()).hexdigest().encode()

@@ -7,6 +7,7 @@ and UpstreamGate; nothing of the bot's own logic is replaced.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
@@ -24,8 +25,11 @@ from bot.balance.pacing import Pacer
 from bot.balance.upstream_gate import UpstreamGate
 from bot.catbuy.client import CatBuyClient
 from bot.risk.service import OutcomeKind, RiskService
+from bot.risk.storage import _REFUND, _RESERVE
 from bot.risk.values import RiskType, mask, normalize
+from bot.storage.store import open_store
 from tests.fakes.catbuy_server import FakeCatBuy
+from tests.redis_proxy import ReplyDroppingProxy
 from tests.redis_server import RedisServer
 
 BLACKLISTED_EMAIL = "buyer.one@example.com"
@@ -175,28 +179,30 @@ async def test_cached_answers_do_not_need_budget(redis: Redis) -> None:
 
 
 @pytest.mark.parametrize(
-    ("mode", "expected"),
+    ("mode", "expected", "billed"),
     [
-        ("500", OutcomeKind.UPSTREAM_ERROR),
-        ("html", OutcomeKind.UPSTREAM_ERROR),
-        ("invalid_json", OutcomeKind.UPSTREAM_ERROR),
-        ("429", OutcomeKind.BUSY),
-        ("hang", OutcomeKind.TIMEOUT),
-        ("401", OutcomeKind.BREAKER_OPEN),
-        ("402", OutcomeKind.BREAKER_OPEN),
+        ("500", OutcomeKind.UPSTREAM_ERROR, True),
+        ("html", OutcomeKind.UPSTREAM_ERROR, True),
+        ("invalid_json", OutcomeKind.UPSTREAM_ERROR, True),
+        ("hang", OutcomeKind.TIMEOUT, True),
+        ("429", OutcomeKind.BUSY, False),
+        ("401", OutcomeKind.BREAKER_OPEN, False),
+        ("402", OutcomeKind.BREAKER_OPEN, False),
     ],
 )
-async def test_upstream_errors_map_to_outcomes_and_refund(
-    redis: Redis, mode: str, expected: OutcomeKind
+async def test_upstream_errors_map_to_outcomes(
+    redis: Redis, mode: str, expected: OutcomeKind, billed: bool
 ) -> None:
+    """A failure the upstream may have billed keeps its unit; a refusal it does not bill
+    (401, 402, 429) gives it back."""
     async with risk_rig(redis, timeout_seconds=0.5) as rig:
         rig.fail_with(mode)
         outcome = await rig.service.check(1, RiskType.EMAIL, BLACKLISTED_EMAIL)
         assert outcome.kind is expected
         assert outcome.verdict is None
         stats = await rig.service.today()
-        assert stats.budget_used == 0, "a failed check gives its budget back"
-        assert stats.checks == 0 and stats.spend == 0
+        assert (stats.budget_used, stats.checks) == (int(billed), int(billed))
+        assert stats.spend == (Decimal("0.03") if billed else 0)
         assert await rig.service.audit_log() != []
 
 
@@ -358,3 +364,64 @@ async def test_a_failed_check_on_another_replica_lets_this_one_try(redis: Redis)
 async def _after(seconds: float, check: Awaitable[T]) -> T:
     await asyncio.sleep(seconds)
     return await check
+
+
+@pytest.mark.parametrize("mode", ["500", "html", "invalid_json", "hang", "drop"])
+async def test_failed_checks_that_may_be_billed_spend_the_budget(redis: Redis, mode: str) -> None:
+    """An admin retrying a failing checker runs no more billed calls than the budget."""
+    counters = DailyCounters(redis)
+    async with risk_rig(redis, daily_budget=3, timeout_seconds=0.5) as rig:
+        rig.fail_with(mode)
+        service = RiskService(
+            rig.client, rig.gate, redis, daily_budget=3, timeout_seconds=1.5, counters=counters
+        )
+        outcomes = [await service.check(1, RiskType.EMAIL, BLACKLISTED_EMAIL) for _ in range(6)]
+        stats = await service.today()
+        bot_wide = await counters.snapshot()
+        calls = rig.upstream_calls()
+    assert calls == 3
+    assert [o.kind for o in outcomes][3:] == [OutcomeKind.BUDGET_EXHAUSTED] * 3
+    # /stats shows the calls and their spend, failed or not.
+    assert (stats.checks, stats.budget_used, stats.budget_left) == (3, 3, 0)
+    assert stats.spend == Decimal("0.09")
+    assert bot_wide.risk_checks == 3
+
+
+async def test_a_reservation_sent_twice_after_a_dropped_reply_counts_once(
+    redis_server: RedisServer, redis: Redis
+) -> None:
+    """Redis ran the reservation, the connection dropped before its reply came:
+    redis-py sends it again, and the budget still shows one check."""
+    async with ReplyDroppingProxy(redis_server.port) as proxy:
+        store = open_store(proxy.url)
+        async with risk_rig(store, daily_budget=5) as rig:
+            await store.script_load(_RESERVE)
+            proxy.drop_reply_to(_sha(_RESERVE))
+            outcome = await rig.service.check(1, RiskType.EMAIL, BLACKLISTED_EMAIL)
+            stats = await rig.service.today()
+        await store.aclose()
+    assert proxy.dropped == 1
+    assert outcome.kind is OutcomeKind.VERDICT
+    assert (stats.budget_used, stats.checks) == (1, 1)
+
+
+async def test_a_give_back_sent_twice_after_a_dropped_reply_gives_one_unit(
+    redis_server: RedisServer, redis: Redis
+) -> None:
+    async with ReplyDroppingProxy(redis_server.port) as proxy:
+        store = open_store(proxy.url)
+        async with risk_rig(store, daily_budget=5) as rig:
+            await rig.service.check(1, RiskType.EMAIL, BLACKLISTED_EMAIL)  # one unit spent
+            await store.script_load(_REFUND)
+            rig.fail_with("429")  # refused unbilled: the unit comes back
+            proxy.drop_reply_to(_sha(_REFUND))
+            outcome = await rig.service.check(1, RiskType.EMAIL, "other@example.com")
+            stats = await rig.service.today()
+        await store.aclose()
+    assert proxy.dropped == 1
+    assert outcome.kind is OutcomeKind.BUSY
+    assert stats.budget_used == 1
+
+
+def _sha(script: str) -> bytes:
+    return hashlib.sha1(script.encode()).hexdigest().encode()

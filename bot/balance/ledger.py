@@ -5,12 +5,13 @@ quota and the bot's daily budget, all in one Lua script so concurrent
 look-ups can never overspend, and with Redis ``TIME`` so replicas' clocks do
 not matter. Days are UTC days; counters expire a while after their day.
 
-Refunds: a failed look-up gives the user's and the group's quota back. The
-budget counts calls the upstream may have billed, so it is given back only
-when the upstream certainly did not bill: the call never left (busy, breaker,
-store down) or was refused before any work (429, 401, 402). A 5xx, a timeout
-or a broken answer keeps its budget unit: the upstream may have done the work.
-A charge whose reply Redis never sent (a stall) is given back by
+Refunds: a look-up whose call may have been billed keeps its whole charge,
+whatever its answer (a 5xx, a timeout after the request left, a broken
+answer): the upstream may have done the work, and a user who could have it
+given back could buy failed calls past their quota. The charge is given back,
+quota and budget, only when the upstream certainly did not bill: the call
+never left (busy, breaker, store down) or was refused before any work (429,
+401, 402). A charge whose reply Redis never sent (a stall) is given back by
 ``bot.lookup.admission``, which records what each entry charged.
 """
 

@@ -7,7 +7,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.balance.breaker import BreakerReason
 from bot.i18n.formatting import format_count
 from bot.items.item import ItemRef
-from bot.lookup.service import Failure, Refused
+from bot.lookup.results import Failure, Refused
 
 
 def reset_in(seconds: int | None) -> str:

@@ -38,7 +38,8 @@ from bot.cards.state import CardState, CardStore, new_token
 from bot.config import Settings
 from bot.items.item import ItemRef
 from bot.links.message import CollectedItems
-from bot.lookup.service import Found, LookupResult, LookupService
+from bot.lookup.results import Found, LookupResult
+from bot.lookup.service import LookupService
 from bot.ops.background import repeating
 from bot.ops.metrics import Metrics
 from bot.reports.admin_notices import AdminNotifier

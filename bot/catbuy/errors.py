@@ -1,7 +1,9 @@
 """Upstream failures, one class each. Messages never hold the API key.
 
-``refundable`` says whether a failed paid look-up gives the quota back: the
-failure was ours or the upstream's, not an answer about the item.
+``may_be_billed`` says whether the upstream may have billed the failed call:
+the request left, and the answer is not one of the refusals the upstream
+documents as unbilled (401, 402, 429). A paid look-up or risk check keeps its
+charge then, as if it had succeeded; otherwise it gives the charge back.
 """
 
 from __future__ import annotations
@@ -11,14 +13,20 @@ class CatBuyError(Exception):
     """Any failure of an upstream call.
 
     ``sent`` is False when the request cannot have reached the upstream (no
-    connection was made), so nothing was billed.
+    connection was made), so nothing was billed. ``billed`` is False for an
+    answer the upstream does not bill.
     """
 
-    refundable = True
+    billed = True
 
     def __init__(self, message: str = "", *, sent: bool = True) -> None:
         super().__init__(message)
         self.sent = sent
+
+    @property
+    def may_be_billed(self) -> bool:
+        """Whether the upstream may have billed this call."""
+        return self.sent and self.billed
 
 
 class MissingParameter(CatBuyError):
@@ -32,19 +40,23 @@ class InvalidUrl(CatBuyError):
 class InvalidRequest(CatBuyError):
     """400 with another code (e.g. a risk value the upstream refuses)."""
 
-    refundable = False
-
 
 class AuthError(CatBuyError):
-    """401 missing_api_key / invalid_api_key: trips the breaker."""
+    """401 missing_api_key / invalid_api_key: trips the breaker (unbilled)."""
+
+    billed = False
 
 
 class InsufficientBalance(CatBuyError):
-    """402 insufficient_balance: trips the breaker."""
+    """402 insufficient_balance: trips the breaker (unbilled)."""
+
+    billed = False
 
 
 class RateLimited(CatBuyError):
-    """429 rate_limited; ``retry_after`` in seconds when the upstream said."""
+    """429 rate_limited (unbilled); ``retry_after`` in seconds when the upstream said."""
+
+    billed = False
 
     def __init__(self, message: str = "rate limited", retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -57,8 +69,6 @@ class ServerError(CatBuyError):
 
 class ItemNotFound(CatBuyError):
     """HTTP 200 with ``code != 1``: the upstream did the work, so it is charged."""
-
-    refundable = False
 
 
 class BadResponse(CatBuyError):

@@ -1,9 +1,17 @@
 """Fetched items, kept for ``CACHE_TTL_SECONDS``, and coalescing of identical look-ups.
 
-The cache keys by (platform, item id, language). Besides items it keeps two
-short-lived answers so that look-ups waiting on another one learn how it
-ended: "not found" (the upstream said so; charged once, then free for a
-while) and "failed" (a transient failure, kept a few seconds only).
+The cache keys by (platform, item id, language). Besides items it keeps
+answers that say how a look-up ended without one, so that look-ups waiting
+on it, and re-pastes, learn it free:
+- "not found": the upstream said so; charged once, then free for a while;
+- "held": the upstream failed on a call it may have billed (a broken answer,
+  a 5xx, a timeout after the request left). The item is not asked again for
+  ``hold_seconds``, doubled on each failure in a row up to
+  ``max_hold_seconds``; the failures in a row are counted per item in the
+  store (for a day, and forgotten once the item is found), so every replica
+  holds it alike;
+- "failed": a failure that cost nothing (the call never left, or was refused
+  unbilled), shared with the waiters for a few seconds only.
 
 Each process also keeps the answers it saw last (for at most
 ``RECENT_SECONDS`` and never past their time in the store): a link pasted
@@ -49,8 +57,14 @@ log = logging.getLogger(__name__)
 
 # A not-found answer is cached this long at most: items get listed again.
 NOT_FOUND_TTL = 600
-# A transient failure is shared with waiters this long (seconds), then look-ups retry.
+# A failure that cost nothing is shared with waiters this long (seconds), then look-ups retry.
 FAILURE_TTL = 3.0
+# A failure that may have been billed holds its item this long at first (seconds),
+# doubled on each failure in a row up to the longest hold.
+HOLD_SECONDS = 60.0
+MAX_HOLD_SECONDS = 900.0
+# How long an item's failures in a row are counted after the last one.
+STRIKES_SECONDS = 86400
 # With the cache off (TTL 0) an item still lives this long, so waiting replicas get it.
 HANDOFF_TTL = 10
 LOCK_TTL_MS = 5000
@@ -71,10 +85,20 @@ local function get_or_lock(item_key, lock_key, token, lock_ms)
 end
 """
 
-# KEYS: item, lock. ARGV: token, answer ('' for none), answer ms.
-# Writes the answer, then lets go of the lock if it is still ours.
+# KEYS: item, lock, failures in a row. ARGV: token, answer ('' for none), answer ms,
+# then for a held failure: '1', the longest hold ms, the failures' seconds to live.
+# Writes the answer (a held failure for its first hold doubled per failure before
+# it, an item forgetting the failures), then lets go of the lock if it is still ours.
 _SETTLE = """
-if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+local ms = tonumber(ARGV[3])
+if ARGV[4] == '1' then
+  local strikes = math.min(redis.call('INCR', KEYS[3]), 30)
+  redis.call('EXPIRE', KEYS[3], ARGV[6])
+  ms = math.min(ms * 2 ^ (strikes - 1), tonumber(ARGV[5]))
+elseif string.sub(ARGV[2], 1, 1) == 'I' then
+  redis.call('DEL', KEYS[3])
+end
+if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'PX', string.format('%d', ms)) end
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1
 """
@@ -90,6 +114,7 @@ class EntryKind(StrEnum):
 
     ITEM = "I"
     NOT_FOUND = "N"
+    HELD = "H"
     FAILED = "F"
 
 
@@ -112,7 +137,7 @@ class LockClaim:
 
 @dataclass(frozen=True, slots=True)
 class CacheEntry:
-    """A cached answer: the item, "not found", or a failure (``failure`` names it)."""
+    """A cached answer: the item, "not found", or a failure, held or not (``failure`` names it)."""
 
     kind: EntryKind
     item: Item | None = None
@@ -137,10 +162,14 @@ class ItemCache:
         *,
         ttl_seconds: int,
         failure_ttl: float = FAILURE_TTL,
+        hold_seconds: float = HOLD_SECONDS,
+        max_hold_seconds: float = MAX_HOLD_SECONDS,
         prefix: str = "cb",
     ) -> None:
         self.ttl_seconds = ttl_seconds
         self.failure_ttl = failure_ttl
+        self.hold_seconds = hold_seconds
+        self.max_hold_seconds = max(max_hold_seconds, hold_seconds)
         self._store = store
         self._prefix = prefix
         self._settle = store.register_script(_SETTLE)
@@ -257,8 +286,11 @@ class ItemCache:
     ) -> None:
         body = self._encode(answer) if answer is not None else b""
         ttl_ms = self._ttl_ms(answer) if answer is not None else 0
-        keys = [self._key("item", ref, lang), self._key("lock", ref, lang)]
-        await self._settle(keys=keys, args=[token, body, ttl_ms])
+        keys = [self._key(kind, ref, lang) for kind in ("item", "lock", "strikes")]
+        args: list[str | int | bytes] = [token, body, ttl_ms]
+        if answer is not None and answer.kind is EntryKind.HELD:
+            args += ["1", int(self.max_hold_seconds * 1000), STRIKES_SECONDS]
+        await self._settle(keys=keys, args=args)
 
     def _remember(self, key: str, entry: CacheEntry, ttl: float) -> None:
         self._recent[key] = (entry, time.monotonic() + min(ttl, RECENT_SECONDS))
@@ -269,6 +301,8 @@ class ItemCache:
             ttl: float = self.ttl_seconds or HANDOFF_TTL
         elif entry.kind is EntryKind.NOT_FOUND:
             ttl = min(self.ttl_seconds, NOT_FOUND_TTL) or HANDOFF_TTL
+        elif entry.kind is EntryKind.HELD:
+            ttl = self.hold_seconds  # the first hold: the store makes repeats longer
         else:
             ttl = self.failure_ttl
         return max(int(ttl * 1000), 1)

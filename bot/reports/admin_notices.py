@@ -16,7 +16,7 @@ from bot.balance.breaker import BreakerReason
 from bot.cards.refusals import breaker_notice, budget_notice
 from bot.config import Settings
 from bot.i18n.language import LanguagePrefs
-from bot.lookup.service import AdminNotice, LookupResult, NoticeKind
+from bot.lookup.results import AdminNotice, LookupResult, NoticeKind
 
 log = logging.getLogger(__name__)
 

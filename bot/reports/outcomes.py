@@ -14,7 +14,7 @@ from aiogram.types import TelegramObject, Update
 
 from bot.balance.daily_usage import LOOKUP_PRICE, RISK_CHECK_PRICE
 from bot.catbuy.client import CallObserver
-from bot.lookup.service import Failure, Found, LookupResult
+from bot.lookup.results import Failure, Found, LookupResult
 from bot.ops.logs import log_outcome
 from bot.ops.metrics import Metrics
 from bot.risk.service import OutcomeKind, RiskOutcome

@@ -9,7 +9,7 @@ from bot.balance.daily_usage import DailyStats
 from bot.balance.ledger import QuotaStatus
 from bot.cards.refusals import reset_in
 from bot.i18n.formatting import format_count, format_money, format_share
-from bot.risk.service import RiskStats
+from bot.risk.storage import RiskStats
 
 
 def quota_text(status: QuotaStatus) -> str:

@@ -2,10 +2,14 @@
 
 A check costs real money ($0.03) and screens personal data, so:
 - the daily risk budget is reserved atomically (one Lua script, Redis
-  ``TIME`` for the UTC day) before paying, and given back when the call
-  fails on our side or the upstream's;
+  ``TIME`` for the UTC day) before paying. A call that may have been billed
+  keeps its unit and is counted, with its price, among today's paid checks,
+  whatever its answer (a broken one, a 5xx, a timeout after it left); only a
+  call that never left, or that the upstream refused unbilled (401, 402,
+  429), gives it back. So the budget caps what failing checks cost too;
 - the same value checked again within ``repeat_seconds`` is answered from a
   cache, free. The cache key is a salted hash of the value, never the value;
+  what checks keep in the store lives in ``bot.risk.storage``;
 - identical checks at the same moment pay once: in this process they share
   one call, and across replicas a pending mark makes the others wait for the
   first one's answer (with the cache off, only the in-process sharing holds);
@@ -15,7 +19,6 @@ A check costs real money ($0.03) and screens personal data, so:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -24,7 +27,6 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
-from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -41,45 +43,20 @@ from bot.catbuy.errors import (
 )
 from bot.catbuy.risk import RiskVerdict
 from bot.risk.audit import AuditRecord, RiskAudit
+from bot.risk.storage import CHECK_PRICE, Reservation, RiskStats, RiskStore
 from bot.risk.values import RiskType, mask
+
+# Where callers of the service find them too.
+__all__ = ["CHECK_PRICE", "OutcomeKind", "RiskOutcome", "RiskService", "RiskStats"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# The documented pay-as-you-go price, used when the upstream omits ``cost``.
-CHECK_PRICE = Decimal("0.03")
-_MICROS = Decimal(1_000_000)
-# Day counters outlive their day a little, so /stats around midnight still reads them.
-_DAY_TTL = 2 * 86400
-
-# Reserve one check of today's budget. Returns {used_after, day} or {-1, day}.
-_RESERVE = """
-local day = math.floor(tonumber(redis.call('TIME')[1]) / 86400)
-local key = KEYS[1] .. ':' .. day
-local used = tonumber(redis.call('GET', key) or '0')
-if used >= tonumber(ARGV[1]) then return {-1, day} end
-redis.call('INCR', key)
-redis.call('EXPIRE', key, ARGV[2])
-return {used + 1, day}
-"""
-
-# KEYS: pending. ARGV: token. Drops the pending mark only while it is still ours.
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 # How long another replica's check of the same value is waited for, by default,
 # and how often its answer is looked for meanwhile.
 PENDING_SECONDS = 30.0
 PENDING_POLL = 0.1
-
-# Give a reservation back to the day it was taken from, never below zero.
-_REFUND = """
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if used > 0 then return redis.call('DECR', KEYS[1]) end
-return 0
-"""
 
 
 class RiskChecker(Protocol):
@@ -119,21 +96,6 @@ class RiskOutcome:
     notify_admins: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class RiskStats:
-    """Today's (UTC) risk checks for ``/stats``."""
-
-    checks: int
-    cached: int
-    spend: Decimal
-    budget_used: int
-    budget: int
-
-    @property
-    def budget_left(self) -> int:
-        return max(self.budget - self.budget_used, 0)
-
-
 class RiskService:
     """Runs admin risk checks against the upstream within the daily risk budget."""
 
@@ -152,19 +114,13 @@ class RiskService:
     ) -> None:
         self._client = client
         self._gate = gate
-        self._store = store
-        self._budget = daily_budget
         self._repeat = repeat_seconds
         # A last guard against a hung call: the client's own timeout should fire first.
         self._timeout = timeout_seconds
-        self._prefix = prefix
         # The bot-wide /stats counters, when wired: paid risk checks count there too.
         self._counters = counters
-        self._reserve = store.register_script(_RESERVE)
-        self._refund = store.register_script(_REFUND)
-        self._release = store.register_script(_RELEASE)
+        self._storage = RiskStore(store, daily_budget=daily_budget, prefix=prefix)
         self._inflight: InFlight[RiskOutcome] = InFlight()
-        self._salt: bytes | None = None
         self.audit = RiskAudit(store, f"{prefix}:audit", audit_maxlen)
 
     async def check(self, admin_id: int, kind: RiskType, value: str) -> RiskOutcome:
@@ -188,9 +144,8 @@ class RiskService:
         return outcome
 
     async def _check(self, admin_id: int, kind: RiskType, value: str, masked: str) -> RiskOutcome:
-        cache_key = await self._cache_key(kind, value)
-        hit = await self._store.get(cache_key) if self._repeat > 0 else None
-        verdict = _cached_verdict(hit)
+        cache_key = await self._storage.cache_key(kind, value)
+        verdict = await self._storage.cached(cache_key) if self._repeat > 0 else None
         if verdict is not None:
             return await self._cached(verdict, masked)
         outcome, joined = await self._inflight.run(
@@ -203,7 +158,7 @@ class RiskService:
         return replace(outcome, notify_admins=False)  # the first check tells the admins
 
     async def _cached(self, verdict: RiskVerdict, masked: str) -> RiskOutcome:
-        await self._count(await self._day(), cached=True)
+        await self._storage.count(await self._storage.day(), cached=True)
         return RiskOutcome(OutcomeKind.VERDICT, masked, verdict, cached=True)
 
     async def _once_across_replicas(
@@ -216,7 +171,7 @@ class RiskService:
         token = secrets.token_hex(8)
         wait = self._timeout or PENDING_SECONDS
         deadline = asyncio.get_running_loop().time() + wait
-        while not await self._store.set(pending, token, nx=True, px=round(wait * 1000) + 5000):
+        while not await self._storage.mark_pending(pending, token, round(wait * 1000) + 5000):
             verdict = await self._answer_from_other(cache_key, pending, deadline)
             if verdict is not None:
                 return await self._cached(verdict, masked)
@@ -225,13 +180,13 @@ class RiskService:
             # The other check ended without an answer: this one tries.
         try:
             # Answered between this check's first look and its mark? Then free.
-            verdict = _cached_verdict(await self._store.get(cache_key))
+            verdict = await self._storage.cached(cache_key)
             if verdict is not None:
                 return await self._cached(verdict, masked)
             return await self._pay(admin_id, kind, value, masked, cache_key)
         finally:
             try:
-                await self._release(keys=[pending], args=[token])
+                await self._storage.release_pending(pending, token)
             except RedisError:
                 log.warning("store unreachable: pending risk check left to expire")
 
@@ -242,55 +197,69 @@ class RiskService:
         loop = asyncio.get_running_loop()
         while loop.time() < deadline:
             await asyncio.sleep(PENDING_POLL)
-            verdict = _cached_verdict(await self._store.get(cache_key))
+            verdict = await self._storage.cached(cache_key)
             if verdict is not None:
                 return verdict
-            if not await self._store.exists(pending):
+            if not await self._storage.is_pending(pending):
                 # Gone just now? The answer is written before the mark is dropped.
-                return _cached_verdict(await self._store.get(cache_key))
+                return await self._storage.cached(cache_key)
         return None
 
     async def _pay(
         self, admin_id: int, kind: RiskType, value: str, masked: str, cache_key: str
     ) -> RiskOutcome:
-        used, day = await self._reserve(
-            keys=[f"{self._prefix}:budget"], args=[self._budget, _DAY_TTL]
-        )
-        if int(used) < 0:
+        reservation = await self._storage.reserve()
+        if reservation is None:
             return RiskOutcome(OutcomeKind.BUDGET_EXHAUSTED, masked)
+        started = False
+
+        def ask() -> Awaitable[RiskVerdict]:
+            nonlocal started
+            started = True
+            return self._client.check_risk(kind.value, value)
+
         try:
-            verdict = await self._call(admin_id, kind, value)
+            verdict = await self._call(admin_id, ask)
         except BaseException as exc:
             outcome = _failure(exc, masked)
-            if _refundable(exc):
-                await self._give_back(int(day))
+            if started and _may_be_billed(exc):
+                await asyncio.shield(self._paid(reservation.day, CHECK_PRICE))
+            else:
+                await asyncio.shield(self._give_back(reservation))
             if outcome is None:
                 raise
             return outcome
         cost = verdict.cost if verdict.cost is not None else CHECK_PRICE
-        await self._paid(int(day), cost, cache_key, verdict)
+        await self._paid(reservation.day, cost, cache_key, verdict)
         return RiskOutcome(OutcomeKind.VERDICT, masked, verdict, cost=cost)
 
-    async def _give_back(self, day: int) -> None:
+    async def _give_back(self, reservation: Reservation) -> None:
         try:
-            await self._refund(keys=[f"{self._prefix}:budget:{day}"])
+            await self._storage.give_back(reservation)
         except RedisError:
             # Fail closed: the reservation stays spent rather than hide the real failure.
             log.warning("store unreachable: risk budget not given back")
 
-    async def _paid(self, day: int, cost: Decimal, cache_key: str, verdict: RiskVerdict) -> None:
-        """Bookkeeping after a paid answer: best-effort, the admin gets the verdict anyway."""
+    async def _paid(
+        self,
+        day: int,
+        cost: Decimal,
+        cache_key: str | None = None,
+        verdict: RiskVerdict | None = None,
+    ) -> None:
+        """Bookkeeping after a call that may have been billed (with its ``verdict``, when
+        it gave one): best-effort, the admin gets the answer anyway."""
         try:
-            await self._count(day, cost=cost)
-            if self._repeat > 0:
-                await self._store.set(cache_key, verdict.model_dump_json(), ex=self._repeat)
+            await self._storage.count(day, cost=cost)
+            if self._repeat > 0 and cache_key is not None and verdict is not None:
+                await self._storage.remember(cache_key, verdict, self._repeat)
         except RedisError:
             log.warning("store unreachable: risk check not counted or cached")
         if self._counters is not None:
             self._counters.count(Counter.RISK_CHECKS)
 
-    async def _call(self, admin_id: int, kind: RiskType, value: str) -> RiskVerdict:
-        call = self._gate.call(admin_id, lambda: self._client.check_risk(kind.value, value))
+    async def _call(self, admin_id: int, ask: Callable[[], Awaitable[RiskVerdict]]) -> RiskVerdict:
+        call = self._gate.call(admin_id, ask)
         if self._timeout is None:
             return await call
         async with asyncio.timeout(self._timeout):
@@ -302,55 +271,7 @@ class RiskService:
 
     async def today(self) -> RiskStats:
         """Today's risk checks, cache hits, spend and budget."""
-        day = await self._day()
-        stats = await self._store.hgetall(f"{self._prefix}:stats:{day}")
-        used = await self._store.get(f"{self._prefix}:budget:{day}")
-        return RiskStats(
-            checks=int(stats.get(b"checks", 0)),
-            cached=int(stats.get(b"cached", 0)),
-            spend=Decimal(int(stats.get(b"spend_micros", 0))) / _MICROS,
-            budget_used=int(used or 0),
-            budget=self._budget,
-        )
-
-    async def _day(self) -> int:
-        seconds, _ = await self._store.time()
-        return int(seconds) // 86400
-
-    async def _count(self, day: int, *, cached: bool = False, cost: Decimal | None = None) -> None:
-        key = f"{self._prefix}:stats:{day}"
-        async with self._store.pipeline(transaction=True) as pipe:
-            if cached:
-                pipe.hincrby(key, "cached", 1)
-            else:
-                pipe.hincrby(key, "checks", 1)
-                spent = CHECK_PRICE if cost is None else cost  # a free check costs 0
-                pipe.hincrby(key, "spend_micros", int(spent * _MICROS))
-            pipe.expire(key, _DAY_TTL)
-            await pipe.execute()
-
-    async def _cache_key(self, kind: RiskType, value: str) -> str:
-        # Salted so that the hash of a guessed e-mail cannot be looked up;
-        # the salt lives in the store so that every replica shares the cache.
-        if self._salt is None:
-            salt_key = f"{self._prefix}:salt"
-            await self._store.set(salt_key, secrets.token_hex(16), nx=True)
-            self._salt = _bytes(await self._store.get(salt_key)) or secrets.token_bytes(16)
-        digest = hashlib.blake2b(f"{kind.value}\n{value}".encode(), key=self._salt[:64])
-        return f"{self._prefix}:cache:{digest.hexdigest()[:40]}"
-
-
-def _cached_verdict(raw: bytes | str | None) -> RiskVerdict | None:
-    if raw is None:
-        return None
-    try:
-        return RiskVerdict.model_validate_json(raw)
-    except ValidationError:
-        return None  # written by another version: ask again
-
-
-def _bytes(value: bytes | str | None) -> bytes:
-    return value.encode() if isinstance(value, str) else value or b""
+        return await self._storage.today()
 
 
 def _failure(exc: BaseException, masked: str) -> RiskOutcome | None:
@@ -379,11 +300,13 @@ def _failure(exc: BaseException, masked: str) -> RiskOutcome | None:
     return None
 
 
-def _refundable(exc: BaseException) -> bool:
+def _may_be_billed(exc: BaseException) -> bool:
+    """Whether a check that failed with ``exc`` after its call started may have been billed."""
     if isinstance(exc, CatBuyError):
-        return exc.refundable
-    # Nothing was paid when the gate refused, the store failed or the task was cancelled.
-    return True
+        return exc.may_be_billed
+    # The gate refused (a 401 or 402 behind BreakerOpen, a queue too long) or the
+    # store failed: unbilled. A timeout or a cancellation cut the call off after it left.
+    return not isinstance(exc, BreakerOpen | Busy | StoreDown | RedisError)
 
 
 def _result(outcome: RiskOutcome) -> str:

@@ -17,7 +17,8 @@ from aiogram.utils.i18n import ngettext
 
 from bot.i18n.formatting import format_count, format_moment, format_money
 from bot.risk.audit import AuditRecord
-from bot.risk.service import CHECK_PRICE, OutcomeKind, RiskOutcome
+from bot.risk.service import OutcomeKind, RiskOutcome
+from bot.risk.storage import CHECK_PRICE
 from bot.risk.values import RiskType
 
 BAR_CELLS = 10

@@ -5,8 +5,8 @@ allow-list, a sliding one-second RPS window answering ``429 rate_limited``
 (every request counts, risk checks too), items served from the fixtures by
 item id, and risk checks answered in the fixtures' shapes. Knobs for tests:
 latency, forced failures (a status, an HTML page, invalid JSON, a hang, a
-dropped connection) for the next N requests or all, a log of every request
-received, and counters.
+dropped connection) for the next N requests or all, or for every look-up of
+one item, a log of every request received, and counters.
 
 Standalone, for end-to-end tests and demos::
 
@@ -48,7 +48,7 @@ PREFIX = "/api/v1"
 _ID_PARAMS = ("id", "itemID", "itemId", "offerId", "offerID")
 _ID_IN_PATH = (re.compile(r"/offer/(\d+)"), re.compile(r"/item/(\d+)"), re.compile(r"/i(\d+)\.htm"))
 
-Forced = int | Literal["html", "invalid_json", "hang", "drop", "invalid_url"]
+Forced = int | Literal["html", "html500", "invalid_json", "hang", "drop", "invalid_url"]
 
 
 @dataclass
@@ -151,6 +151,7 @@ class FakeCatBuy(LocalServer):
         self.risk_clean: Any = json.loads((fixtures / "risk_clean.json").read_text())
         self._window = _Window()
         self._forcing: list[_Forcing] = []
+        self._failing_items: dict[str, Forced] = {}
 
     # --- lifecycle ---
 
@@ -176,8 +177,13 @@ class FakeCatBuy(LocalServer):
         """Answer the next ``times`` requests (all when None) with ``mode``."""
         self._forcing.append(_Forcing(mode, times))
 
+    def fail_item(self, item_id: str, mode: Forced) -> None:
+        """Answer every look-up of ``item_id`` with ``mode`` (until ``clear_forced``)."""
+        self._failing_items[item_id] = mode
+
     def clear_forced(self) -> None:
         self._forcing.clear()
+        self._failing_items.clear()
 
     def reset_counters(self) -> None:
         self.requests.clear()
@@ -220,6 +226,8 @@ class FakeCatBuy(LocalServer):
         if request.method != "POST":
             return self._error(405, "method_not_allowed", "Use POST")
         forced = self._take_forced()
+        if forced is None and record.path == PREFIX + "/item":
+            forced = self._failing_items.get(item_id_of(record.form.get("url", "")) or "")
         if forced is not None:
             return await self._forced(request, forced)
         if over_limit:
@@ -284,9 +292,10 @@ class FakeCatBuy(LocalServer):
             return self._error(503, "server_error", "stopping")
         if self.latency:
             await asyncio.sleep(self.latency)
-        if mode == "html":
+        if mode in ("html", "html500"):
             page = "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>"
-            return web.Response(text=page, content_type="text/html")
+            status = 500 if mode == "html500" else 200
+            return web.Response(text=page, status=status, content_type="text/html")
         if mode == "invalid_json":
             return web.Response(text='{"code": 1, "data": {', content_type="application/json")
         if mode == "invalid_url":  # 400 with the code the reference names for a refused URL
