@@ -30,15 +30,18 @@ from bot.balance.daily_usage import DailyCounters
 from bot.balance.ledger import QuotaLedger
 from bot.balance.pacing import Pacer
 from bot.balance.upstream_gate import UpstreamGate
+from bot.cards.buy_links import buy_options
 from bot.cards.photo_download import PhotoDownloader
 from bot.cards.sending import CardSender
 from bot.cards.service import CardService
 from bot.cards.state import CardStore
 from bot.cards.taps import CardTaps
 from bot.catbuy.client import CatBuyClient
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.i18n.language import LanguagePrefs
 from bot.i18n.user_locale import UserLocale, create_i18n
+from bot.links.agent_prefs import AgentPrefs
+from bot.links.agents import by_slug
 from bot.links.public_hosts import HostResolver
 from bot.links.short_links import ShortLinkResolver
 from bot.lookup.item_cache import ItemCache
@@ -105,6 +108,7 @@ class Services:
     breaker: Breaker
     risk: RiskService
     prefs: LanguagePrefs
+    agent_prefs: AgentPrefs
     chat_rights: ChatRights
     metrics: Metrics
     i18n: I18n
@@ -223,6 +227,7 @@ async def build_app(
     ``bot_session`` and the transports let tests and benchmarks put the
     outside services' fakes at their HTTP boundary.
     """
+    check_agent_referrals(settings)
     async with AsyncExitStack() as closing:
         # Closed in the reverse order, each even when one before it failed: the
         # look-ups stop first, then the pacer lets its waiters go, the clients
@@ -272,10 +277,13 @@ async def build_app(
         prefs = LanguagePrefs(store)
         i18n = create_i18n()
         notifier = AdminNotifier(bot, settings, prefs, i18n)
+        agent_prefs = AgentPrefs(store)
         card_service = CardService(
-            bot, lookup, cards, sender, notifier, settings, metrics, rights, limits
+            bot, lookup, cards, sender, notifier, settings, metrics, rights, limits, agent_prefs
         )
-        card_taps = CardTaps(cards, sender, i18n, settings.buy_url_template)
+        card_taps = CardTaps(
+            cards, sender, i18n, settings.buy_url_template, buy=buy_options(settings)
+        )
         risk = RiskService(
             catbuy,
             gate,
@@ -298,6 +306,7 @@ async def build_app(
             breaker=breaker,
             risk=risk,
             prefs=prefs,
+            agent_prefs=agent_prefs,
             chat_rights=rights,
             metrics=metrics,
             i18n=i18n,
@@ -305,3 +314,11 @@ async def build_app(
         updates = UpdatesInFlight()
         dispatcher = create_dispatcher(UserLocale(i18n, prefs), services, updates)
         yield App(settings, bot, dispatcher, store, services, metrics, updates)
+
+
+def check_agent_referrals(settings: Settings) -> None:
+    """AGENT_REFERRALS names agents of the table (settings sit below it, so it is
+    checked here, at start, before anything is built)."""
+    unknown = sorted(slug for slug in settings.agent_referrals if by_slug(slug) is None)
+    if unknown:
+        raise ConfigError(f"AGENT_REFERRALS is invalid: unknown agent {unknown[0]!r}")

@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # What an HTTP header value can carry: printable ASCII, no blanks inside.
 _API_KEY = re.compile(r"[!-~]+")
+# A referral code goes into a URL as it is: letters, digits, ``_`` and ``-``.
+_REFERRAL = re.compile(r"[A-Za-z0-9]{2,30}=[A-Za-z0-9_-]{1,64}")
 _HOST_NAME = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?")
 
 
@@ -49,6 +51,9 @@ class Settings(BaseSettings):
     web_server_host: str = "0.0.0.0"
     web_server_port: int = Field(8080, ge=1, le=65535)
     metrics_port: int | None = Field(None, ge=1, le=65535)
+    # None: on unless BUY_URL_TEMPLATE is set (the operator's own button then rules).
+    agent_choice: bool | None = None
+    agent_referrals: Annotated[dict[str, str], NoDecode] = {}
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -88,6 +93,19 @@ class Settings(BaseSettings):
         if not all(re.fullmatch(r"[a-z]{2,3}:[A-Za-z-]{2,10}", p) for p in pairs):
             raise ValueError("must look like en:en,ru:ru,zh:zh (locale:searchlang pairs)")
         return dict(p.split(":", 1) for p in pairs)
+
+    @field_validator("agent_referrals", mode="before")
+    @classmethod
+    def _parse_agent_referrals(cls, value: object) -> object:
+        """``kakobuy=abc123,cnfans=4567``; which agents exist is checked at start
+        against the agent table (settings sit below it)."""
+        if not isinstance(value, str):
+            return value
+        pairs = [p.strip() for p in value.split(",") if p.strip()]
+        if not all(_REFERRAL.fullmatch(p) for p in pairs):
+            raise ValueError("must look like kakobuy=abc123,cnfans=4567 (agent=code pairs)")
+        referrals = dict(p.split("=", 1) for p in pairs)
+        return {agent.lower(): code for agent, code in referrals.items()}
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -199,6 +217,13 @@ class Settings(BaseSettings):
     def searchlang(self, locale: str) -> str:
         """The language the upstream is asked for, for an interface locale."""
         return self.searchlang_map.get(locale, "en")
+
+    @property
+    def agent_choice_on(self) -> bool:
+        """Whether shoppers and groups pick their shopping agent (``/agent``)."""
+        if self.agent_choice is not None:
+            return self.agent_choice
+        return not self.buy_url_template
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admin_ids

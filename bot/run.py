@@ -53,7 +53,7 @@ async def run(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM: webhook mode when WEBHOOK_URL is set, else polling."""
     async with build_app(settings) as app:
         await reach_telegram(app.bot, settings)
-        await register_commands(app.bot, app.services.i18n)
+        await register_commands(app.bot, app.services.i18n, agent_choice=settings.agent_choice_on)
         freeze_startup_heap()
         if settings.webhook_url:
             await _run_webhook(app)

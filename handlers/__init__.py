@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, card, hints, lang, links, membership, risk, start
+from handlers import admin, agent, card, hints, lang, links, membership, risk, start
 from handlers.filters import IsCommand
 
 
@@ -22,6 +22,7 @@ def create_router() -> Router:
     commands.include_routers(
         start.create_router(),
         lang.create_router(),
+        agent.create_router(),
         admin.create_router(),
         risk.create_router(),
         card.create_router(),

@@ -13,7 +13,11 @@ from bot.config import Settings
 async def on_help(message: Message, settings: Settings) -> None:
     user_id = message.from_user.id if message.from_user else None
     await message.answer(
-        help_text(is_admin=settings.is_admin(user_id), max_items=settings.max_items_per_message)
+        help_text(
+            is_admin=settings.is_admin(user_id),
+            max_items=settings.max_items_per_message,
+            agent_choice=settings.agent_choice_on,
+        )
     )
 
 

@@ -67,7 +67,8 @@ async def test_quota_says_so_when_the_bot_s_budget_is_used_up(
         assert "budget" not in bot.messages()[-1]
         await bot.feed(message_update(LINK, user_id=5))  # the last of the budget
         await bot.feed(message_update(OTHER, user_id=6))
-        assert "budget is used up" in bot.messages()[-1]
+        refused = [c for c in bot.sent("sendMessage") if c.chat_id == 6][-1]
+        assert "budget is used up" in str(refused.params["text"])  # on the free link card
         await bot.feed(message_update("/quota", user_id=6))
         text = bot.messages()[-1]
         assert text.startswith("Look-ups left today: 50 of 50.\n")

@@ -77,3 +77,28 @@ def test_the_open_files_limit_is_lifted_towards_the_hard_one() -> None:
     )
     soft, hard = (int(x) for x in result.stdout.split())
     assert soft == (4096 if hard < 0 else min(hard, 4096))
+
+
+def test_agent_choice_is_on_unless_the_operator_has_a_buy_link() -> None:
+    assert settings().agent_choice_on
+    assert not settings(buy_url_template="https://buy.example/?u={url}").agent_choice_on
+    assert settings(
+        buy_url_template="https://buy.example/?u={url}", agent_choice="on"
+    ).agent_choice_on
+    assert not settings(agent_choice="off").agent_choice_on
+
+
+def test_agent_referrals_are_agent_code_pairs() -> None:
+    parsed = settings(agent_referrals=" KakoBuy=abc123, cnfans=4567 ")
+    assert parsed.agent_referrals == {"kakobuy": "abc123", "cnfans": "4567"}
+    for bad in ("kakobuy", "kakobuy=a&b=c", "kakobuy=<b>", "=abc"):
+        with pytest.raises(ConfigError, match=r"^AGENT_REFERRALS is invalid"):
+            settings(agent_referrals=bad)
+
+
+def test_a_referral_for_an_agent_nobody_knows_stops_the_bot_at_start() -> None:
+    from bot.app import check_agent_referrals
+
+    check_agent_referrals(settings(agent_referrals="kakobuy=abc,litbuy=x"))
+    with pytest.raises(ConfigError, match=r"^AGENT_REFERRALS is invalid: unknown agent 'kakobuyy'"):
+        check_agent_referrals(settings(agent_referrals="kakobuyy=abc"))

@@ -497,3 +497,30 @@ async def test_over_a_real_socket_chain_page_cap_and_hang(redis: Redis) -> None:
         "https://m.tb.cn/h.slow",
         "https://m.tb.cn/h.evil",
     ]
+
+
+async def test_agent_short_links_resolve_to_the_item_their_agent_page_names(
+    web: FakeShortLinkWeb, resolver: ShortLinkResolver
+) -> None:
+    wrapped = "https%3A%2F%2Fweidian.com%2Fitem.html%3FitemID%3D7231406953"
+    web.redirect("https://ikako.vip/s/Ab12", f"https://www.kakobuy.com/item/details?url={wrapped}")
+    web.redirect(
+        "https://link.acbuy.com/x9", "https://www.acbuy.com/product?id=675330231400&source=TB"
+    )
+    web.redirect("https://sl.kakobuy.com/k1", "https://www.kakobuy.com/account/login")
+    assert await resolver.resolve("https://ikako.vip/s/Ab12") == ItemRef(
+        platform=Platform.WEIDIAN, item_id="7231406953"
+    )
+    assert await resolver.resolve("http://link.acbuy.com/x9") == ItemRef(
+        platform=Platform.TAOBAO, item_id="675330231400"
+    )
+    # An agent page that names no item is not requested: the agent's site is no
+    # short-link host, and only those and marketplaces are ever contacted.
+    assert await resolver.resolve("https://sl.kakobuy.com/k1") is None
+    assert web.requests == [
+        "https://ikako.vip/s/Ab12",
+        "https://link.acbuy.com/x9",
+        "https://sl.kakobuy.com/k1",
+    ]
+    assert "ikako.vip.evil.com" not in SHORT_LINK_HOSTS
+    assert await resolver.resolve("https://ikako.vip.evil.com/s/Ab12") is None

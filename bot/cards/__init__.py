@@ -2,8 +2,10 @@
 
 ``picker`` (the variant picker's rules) and ``state`` (a card's server-side
 state) are plain Python; ``rendering``, ``picker_view`` and ``buttons`` turn
-them into a caption and a keyboard; ``sending`` and ``taps`` speak to
-Telegram; ``service`` opens a card for a pasted link.
+them into a caption and a keyboard (``buy_links`` its link buttons,
+``agent_menu`` /agent's keyboard); ``free_card`` is the card of a refused
+look-up; ``sending`` and ``taps`` speak to Telegram; ``service`` opens a card
+for a pasted link.
 
 Presentation floor: may import services (``bot.lookup``), the domain, the
 ground and ``bot.reports``; never ``handlers`` or the composition root.

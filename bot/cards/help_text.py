@@ -6,7 +6,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
 
-def help_text(*, is_admin: bool, max_items: int) -> str:
+def help_text(*, is_admin: bool, max_items: int, agent_choice: bool = False) -> str:
     lines = [
         _("<b>CatBuy bot</b> turns marketplace links into product cards."),
         "",
@@ -21,6 +21,7 @@ def help_text(*, is_admin: bool, max_items: int) -> str:
         "",
         _("/quota: your look-ups left today"),
         _("/lang: choose your language"),
+        *([_("/agent: choose your shopping agent")] if agent_choice else []),
         _("/help: this text"),
     ]
     if is_admin:

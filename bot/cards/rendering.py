@@ -11,25 +11,26 @@ import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from urllib.parse import quote
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
-from bot.cards.buttons import link_button, tap_button
+from bot.cards.buttons import tap_button
+from bot.cards.buy_links import BOTTOM_BUTTONS, PLATFORM_NAMES, BuyOptions, card_link_rows
 from bot.cards.picker import VariantPicker
 from bot.cards.picker_view import format_price, picker_caption_lines, picker_rows
 from bot.cards.state import CardState
 from bot.i18n.formatting import format_count, format_number
-from bot.items.item import Item, Platform
+from bot.items.item import Item, ItemRef
 from bot.telegram.callbacks import CardAct, card_tap
 
 CAPTION_LIMIT = 1024
 TEXT_LIMIT = 4096
 MAX_BUTTONS = 100
-# Our own rows: gallery (3), marketplace link (1), operator's buy button (1).
-OWN_BUTTONS = 5
+# Our own rows: gallery (3), and the links at the bottom (marketplace,
+# operator's buy button, the chosen agent, "Other agents").
+OWN_BUTTONS = 3 + BOTTOM_BUTTONS
 VARIANT_PHOTO = -1  # CardState.photo value: show the chosen option's image
 MAX_ATTRIBUTES = 3
 # The title keeps at least this many UTF-16 units of the caption (or all of it).
@@ -37,13 +38,7 @@ TITLE_ROOM = 80
 _TAG = re.compile(r"<[^>]*>")
 _DAYS = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,2})?")
 
-PLATFORM_NAMES: dict[Platform, str] = {
-    Platform.TAOBAO: "Taobao",
-    Platform.TMALL: "Tmall",
-    Platform.ALI1688: "1688",
-    Platform.WEIDIAN: "Weidian",
-    Platform.GOOFISH: "Goofish",
-}
+__all__ = ["PLATFORM_NAMES", "CardView", "render_card"]
 
 
 @dataclass(frozen=True)
@@ -88,16 +83,20 @@ def render_card(
     buy_url_template: str | None,
     limit: int = CAPTION_LIMIT,
     picker: VariantPicker | None = None,
+    buy: BuyOptions | None = None,
 ) -> CardView:
     """The whole card for ``state``; the caption always fits ``limit``.
 
     ``picker``, the picker of ``state.item`` when the caller has built it already.
+    ``buy``: the operator's link settings; without them, ``buy_url_template`` alone.
     """
     if picker is None:
         picker = VariantPicker(state.item)
     photo = card_photo(state, picker)
     caption = render_caption(state, picker, limit=limit if photo else TEXT_LIMIT)
-    keyboard = render_keyboard(state, picker, token, buy_url_template=buy_url_template)
+    if buy is None:
+        buy = BuyOptions(template=buy_url_template)
+    keyboard = render_keyboard(state, picker, token, buy=buy)
     return CardView(photo=photo, caption=caption, keyboard=keyboard)
 
 
@@ -216,7 +215,7 @@ def _format_weight(grams: Decimal) -> str:
 
 
 def render_keyboard(
-    state: CardState, picker: VariantPicker, token: str, *, buy_url_template: str | None
+    state: CardState, picker: VariantPicker, token: str, *, buy: BuyOptions
 ) -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton]] = []
     if picker.has_variants:
@@ -226,17 +225,24 @@ def render_keyboard(
             )
         )
     rows.extend(_gallery_rows(state, token))
-    links = [
-        link_button(
-            _("Open on {marketplace}").format(marketplace=PLATFORM_NAMES[state.item.platform]),
-            state.source_url,
-        )
-    ]
-    buy_url = buy_link(buy_url_template, state)
-    if buy_url:
-        links.append(link_button(_("🛒 Buy through us"), buy_url))
-    rows.append(links)
+    room = MAX_BUTTONS - sum(len(row) for row in rows)
+    links = card_link_rows(
+        chosen_ref(state, picker),
+        buy,
+        agent=state.agent,
+        others=state.others,
+        token=token,
+        room=room,
+    )
+    rows.extend(links)
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def chosen_ref(state: CardState, picker: VariantPicker) -> ItemRef:
+    """The card's item, naming the SKU once every picker dimension is chosen."""
+    item = state.item
+    sku = picker.summary(state.choice).sku if picker.is_complete(state.choice) else None
+    return ItemRef(platform=item.platform, item_id=item.item_id, sku_id=sku.sku_id if sku else None)
 
 
 def _gallery_rows(state: CardState, token: str) -> list[list[InlineKeyboardButton]]:
@@ -259,14 +265,3 @@ def _gallery_rows(state: CardState, token: str) -> list[list[InlineKeyboardButto
             tap_button("▶", tap(forward)),
         ]
     ]
-
-
-def buy_link(template: str | None, state: CardState) -> str | None:
-    """The operator's buy URL: placeholders filled from the canonical item URL."""
-    if not template:
-        return None
-    return template.format(
-        url=quote(state.source_url, safe=""),
-        platform=state.item.platform.value,
-        id=state.item.item_id,
-    )

@@ -21,6 +21,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from redis.exceptions import RedisError
 
+from bot.cards.buy_links import buy_options
+from bot.cards.free_card import free_card, is_free
 from bot.cards.help_text import no_item_text
 from bot.cards.picker import VariantPicker
 from bot.cards.picker_view import page_of
@@ -37,8 +39,9 @@ from bot.cards.sending import CardSender, Destination
 from bot.cards.state import CardState, CardStore, new_token
 from bot.config import Settings
 from bot.items.item import ItemRef
+from bot.links.agent_prefs import AgentPrefs
 from bot.links.message import CollectedItems
-from bot.lookup.results import Found, LookupResult
+from bot.lookup.results import Found, LookupResult, Refused
 from bot.lookup.service import LookupService
 from bot.ops.background import repeating
 from bot.ops.metrics import Metrics
@@ -87,8 +90,11 @@ class CardService:
         metrics: Metrics,
         rights: ChatRights,
         limits: TelegramLimits,
+        agents: AgentPrefs | None = None,
     ) -> None:
         self._bot = bot
+        self._agents = agents
+        self._buy = buy_options(settings)
         self._rights = rights
         self._limits = limits
         # Items being looked up, per chat: their cards are about to queue.
@@ -119,6 +125,8 @@ class CardService:
                 paste.chat_id, ChatAction.UPLOAD_PHOTO, message_thread_id=paste.thread_id
             )
 
+        # Read while the look-ups run: the chat's agent costs them no wait.
+        choosing = asyncio.ensure_future(self._agent_of(paste)) if self._buy.agent_choice else None
         self._looking_up[paste.chat_id] += len(refs)
         try:
             async with repeating(
@@ -128,14 +136,21 @@ class CardService:
                     results = [await self._look_up(paste, refs[0])]
                 else:
                     results = await asyncio.gather(*(self._look_up(paste, ref) for ref in refs))
+        except BaseException:  # cut off (a stop): the agent is not needed any more
+            if choosing is not None:
+                choosing.cancel()
+            raise
         finally:
             self._looking_up[paste.chat_id] -= len(refs)
             if not self._looking_up[paste.chat_id]:
                 del self._looking_up[paste.chat_id]
+        agent = await choosing if choosing is not None else None
         notes: list[str] = []
         for ref, result in zip(refs, results, strict=True):
             if isinstance(result, Found):
-                await self._send_card(paste, ref, result)
+                await self._send_card(paste, ref, result, agent)
+            elif is_free(result):
+                await self._send_free_card(paste, ref, result, agent)
             else:
                 text = refusal_text(result, ref)
                 if text not in notes:
@@ -195,7 +210,28 @@ class CardService:
         )
         return result
 
-    async def _send_card(self, paste: Paste, ref: ItemRef, found: Found) -> None:
+    async def _agent_of(self, paste: Paste) -> str | None:
+        """The agent chosen where the paste was made: the group's, or the user's."""
+        if self._agents is None or not self._buy.agent_choice:
+            return None
+        return await self._agents.get(paste.chat_id if paste.is_group else paste.user_id)
+
+    async def _send_free_card(
+        self, paste: Paste, ref: ItemRef, refused: Refused, agent: str | None
+    ) -> None:
+        """The item's links without its details: no upstream call was made."""
+        card = free_card(
+            ref,
+            refused,
+            agent=agent,
+            buy=self._buy,
+            lang=paste.lang,
+            breaker_cooldown=self._settings.breaker_cooldown_seconds,
+        )
+        view = CardView(photo=None, caption=card.text, keyboard=card.keyboard)
+        await self._send(Destination(paste.chat_id, paste.message_id, paste.thread_id), view)
+
+    async def _send_card(self, paste: Paste, ref: ItemRef, found: Found, agent: str | None) -> None:
         item = found.item
         picker = VariantPicker(item)
         choice = picker.empty_choice()
@@ -208,10 +244,15 @@ class CardService:
             pages=page_of(picker, choice, max_buttons=MAX_BUTTONS - OWN_BUTTONS),
             photo=VARIANT_PHOTO if picker.summary(choice).image else 0,
             source_url=ref.canonical_url,
+            agent=agent,
         )
         token = new_token()
         view = render_card(
-            state, token, buy_url_template=self._settings.buy_url_template, picker=picker
+            state,
+            token,
+            buy_url_template=self._settings.buy_url_template,
+            picker=picker,
+            buy=self._buy,
         )
         # Saved while Telegram takes the card: a tap can only come once it has arrived.
         saving = asyncio.ensure_future(self._save(token, state))

@@ -71,6 +71,8 @@ class _Shown(BaseModel):
     pages: tuple[int, ...]  # option page shown, per picker dimension
     photo: int = 0  # gallery index (the card renderer gives negative values a meaning)
     source_url: str  # canonical item URL
+    agent: str | None = None  # the shopping agent chosen where the card was sent
+    others: bool = False  # the keyboard's bottom shows the other agents' links
 
 
 class CardState(_Shown):

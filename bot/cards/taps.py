@@ -19,6 +19,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from cachetools import LRUCache
 
+from bot.cards.buy_links import BuyOptions
 from bot.cards.picker import VariantPicker
 from bot.cards.picker_view import page_sizes
 from bot.cards.rendering import MAX_BUTTONS, OWN_BUTTONS, VARIANT_PHOTO, card_photo, render_card
@@ -68,6 +69,12 @@ def apply_tap(state: CardState, tap: CardTap, picker: VariantPicker | None = Non
             if not 0 <= tap.opt < len(state.item.images):
                 return TapResult(None, TapNote.INVALID)
             return TapResult(state.model_copy(update={"photo": tap.opt}))
+        case CardAct.AGENTS:
+            if tap.opt not in (0, 1):
+                return TapResult(None, TapNote.INVALID)
+            if bool(tap.opt) == state.others:
+                return TapResult(None)
+            return TapResult(state.model_copy(update={"others": bool(tap.opt)}))
         case CardAct.RESET:
             choice = picker.empty_choice()
             photo = 0 if state.photo == VARIANT_PHOTO else state.photo
@@ -126,11 +133,19 @@ class CardTaps:
     redraw reads the stored state again once its edit has landed.
     """
 
-    def __init__(self, cards: CardStore, sender: CardSender, i18n: I18n, buy_url: str | None):
+    def __init__(
+        self,
+        cards: CardStore,
+        sender: CardSender,
+        i18n: I18n,
+        buy_url: str | None,
+        buy: BuyOptions | None = None,
+    ):
         self._cards = cards
         self._sender = sender
         self._i18n = i18n
         self._buy_url = buy_url
+        self._buy = buy or BuyOptions(template=buy_url)
         self._turns: dict[str, _Turns] = {}
         # Pickers of the items tapped lately, by the item object (held, so its id
         # stays its own): an item of 2,000 SKUs takes ~7 ms to build one for.
@@ -194,7 +209,9 @@ class CardTaps:
                 return
             picker = self._picker(latest.item)
             with self._i18n.use_locale(latest.lang):
-                view = render_card(latest, token, buy_url_template=self._buy_url, picker=picker)
+                view = render_card(
+                    latest, token, buy_url_template=self._buy_url, picker=picker, buy=self._buy
+                )
             shown_photo = card_photo(turns.shown, picker) if turns.shown else None
             try:
                 await self._sender.edit(message, view, photo_changed=shown_photo != view.photo)

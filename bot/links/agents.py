@@ -1,194 +1,60 @@
-"""Shopping-agent links: which marketplace item an agent's product page wraps.
+"""Shopping-agent links, both ways: which item an agent page names, and the
+agent page of an item.
 
-People paste links from purchasing agents (Kakobuy, CNFans, Hoobuy, …) rather
-than marketplace URLs. Each agent is one table entry: its own domains and the
-forms its product pages take. A form either names the item directly
-(platform spelling + id, in the query, the hash route or the path) or carries a
-full marketplace URL, which the caller re-parses through the same allow-list
-as a pasted link (see ``bot.links.urls``). Nothing here scans free text for URLs:
-only the named parameters and path shapes of an agent's own domains count.
-
-Adding an agent is one ``Agent(...)`` entry in ``AGENTS`` and one test.
+The agents themselves are data (``bot.links.agent_table``, one row each);
+this module finds the row for a host and applies its forms. Only an agent's
+own domains and their subdomains count: ``kakobuy.com.evil.com`` and
+``evil-kakobuy.com`` are nobody. A wrapped marketplace URL comes back as a
+``NestedUrl`` for the caller to re-parse through the marketplace allow-list
+(``bot.links.urls``); nothing here scans text for URLs.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, unquote
+from functools import lru_cache
+from urllib.parse import parse_qsl
 
 from bot.items.item import ItemRef, Platform
+from bot.links.agent_forms import Agent, NestedUrl, Route
+from bot.links.agent_table import AGENTS
 
-# How agents spell a marketplace in words; numeric codes differ per agent and
-# live in each entry's ``spelling``.
-_WORDS: Mapping[str, Platform] = {
-    "taobao": Platform.TAOBAO,
-    "tb": Platform.TAOBAO,
-    "tmall": Platform.TMALL,
-    "weidian": Platform.WEIDIAN,
-    "micro": Platform.WEIDIAN,
-    "wd": Platform.WEIDIAN,
-    "1688": Platform.ALI1688,
-    "ali_1688": Platform.ALI1688,
-    "ali1688": Platform.ALI1688,
-    "alibaba": Platform.ALI1688,
-    "al": Platform.ALI1688,
-    "goofish": Platform.GOOFISH,
-    "xianyu": Platform.GOOFISH,
-    "xy": Platform.GOOFISH,
+__all__ = [
+    "AGENTS",
+    "Agent",
+    "NestedUrl",
+    "agent_domains",
+    "agent_short_hosts",
+    "agent_url",
+    "by_slug",
+    "decode",
+    "find_agent",
+    "marketplace_url",
+]
+
+_BY_HOST: Mapping[str, Agent] = {host: agent for agent in AGENTS for host in agent.hosts}
+_BY_SLUG: Mapping[str, Agent] = {agent.slug: agent for agent in AGENTS}
+_CANONICAL: Mapping[Platform, str] = {
+    platform: ItemRef(platform=platform, item_id="{id}").canonical_url for platform in Platform
 }
-
-# Hoobuy-family numeric codes in ``/product/{code}/{id}``.
-_HOOBUY_CODES: Mapping[str, Platform] = {
-    "0": Platform.ALI1688,
-    "1": Platform.TAOBAO,
-    "2": Platform.WEIDIAN,
-}
-
-_ITEM_ID = re.compile(r"[1-9][0-9]{0,19}")
-_MAX_PARAM_DECODES = 3
-_ANY_PATH = re.compile(r".*", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class NestedUrl:
-    """A full marketplace URL found inside an agent link, still to be checked."""
-
-    url: str
-
-
-@dataclass(frozen=True)
-class UrlParam:
-    """The agent page carries the marketplace URL in one of these parameters."""
-
-    names: tuple[str, ...] = ("url",)
-
-
-@dataclass(frozen=True)
-class IdParams:
-    """The agent page names (platform, id) in query or hash-route parameters."""
-
-    id_names: tuple[str, ...] = ("id",)
-    platform_names: tuple[str, ...] = ("shop_type", "shoptype", "platform")
-    path: re.Pattern[str] = _ANY_PATH
-
-
-@dataclass(frozen=True)
-class PathForm:
-    """The agent page names the item in its path.
-
-    ``pattern`` matches the whole path with a named group ``id`` and either a
-    group ``platform`` (looked up in the spelling) or a fixed ``platform``.
-    """
-
-    pattern: re.Pattern[str]
-    platform: Platform | None = None
-
-
-Form = UrlParam | IdParams | PathForm
-
-
-@dataclass(frozen=True)
-class Agent:
-    """One purchasing agent: its own domains, page forms and platform spelling."""
-
-    name: str
-    domains: tuple[str, ...]
-    forms: tuple[Form, ...]
-    spelling: Mapping[str, Platform] = field(default_factory=dict)
-
-    def platform(self, word: str) -> Platform | None:
-        key = word.strip().lower()
-        return self.spelling.get(key) or _WORDS.get(key)
-
-
-def _path(pattern: str, platform: Platform | None = None) -> PathForm:
-    return PathForm(re.compile(pattern, re.IGNORECASE), platform)
-
-
-_PRODUCT_PATH = _path(r"/(?:m/)?products?/(?P<platform>[a-z0-9_]{1,10})/(?P<id>\d{1,20})/?")
-# CNFans-family product pages: ``/product/``, ``/fr/product/``, the mobile
-# ``/pages/product/product``; a shop page with the same parameters is no item.
-_CNFANS_PRODUCT = IdParams(path=re.compile(r"(?:/[\w-]+)*/product/?", re.IGNORECASE))
-
-AGENTS: tuple[Agent, ...] = (
-    Agent("Kakobuy", ("kakobuy.com",), (UrlParam(),)),
-    Agent("Hagobuy", ("hagobuy.com",), (UrlParam(),)),
-    Agent("Superbuy", ("superbuy.com",), (UrlParam(),)),
-    Agent("Wegobuy", ("wegobuy.com",), (UrlParam(),)),
-    Agent("AllChinaBuy", ("allchinabuy.com",), (UrlParam(),)),
-    Agent("Pandabuy", ("pandabuy.com",), (UrlParam(),)),
-    Agent("CNFans", ("cnfans.com",), (_CNFANS_PRODUCT,)),
-    Agent("Mulebuy", ("mulebuy.com",), (_CNFANS_PRODUCT,)),
-    Agent("Joyagoo", ("joyagoo.com",), (_CNFANS_PRODUCT,)),
-    Agent("Joyabuy", ("joyabuy.com",), (_CNFANS_PRODUCT,)),
-    Agent("Orientdig", ("orientdig.com",), (_CNFANS_PRODUCT,)),
-    Agent(
-        "ACBuy",
-        ("acbuy.com",),
-        (IdParams(platform_names=("source", "shop_type", "platform")), UrlParam()),
-    ),
-    Agent(
-        "CSSBuy",
-        ("cssbuy.com",),
-        (
-            _path(r"/item-micro-(?P<id>\d{1,20})(?:\.html?)?", Platform.WEIDIAN),
-            _path(r"/item-1688-(?P<id>\d{1,20})(?:\.html?)?", Platform.ALI1688),
-            _path(r"/item-(?P<id>\d{1,20})(?:\.html?)?", Platform.TAOBAO),
-        ),
-    ),
-    Agent("Sugargoo", ("sugargoo.com", "esugargoo.com"), (UrlParam(("productlink", "url")),)),
-    Agent("Fishgoo", ("fishgoo.com",), (UrlParam(("productlink", "url")),)),
-    Agent("Hoobuy", ("hoobuy.com",), (_PRODUCT_PATH,), _HOOBUY_CODES),
-    Agent(
-        "Oopbuy",
-        ("oopbuy.com",),
-        (_PRODUCT_PATH, IdParams(platform_names=("channel",)), UrlParam()),
-        _HOOBUY_CODES,
-    ),
-    Agent("Hipobuy", ("hipobuy.com",), (_PRODUCT_PATH,), _HOOBUY_CODES),
-    # USFans numbers its marketplaces its own way (3 is Weidian); 4 and 5 are
-    # the codes its newer pages use for 1688 and Taobao.
-    Agent(
-        "USFans",
-        ("usfans.com",),
-        (_PRODUCT_PATH, UrlParam()),
-        {
-            "1": Platform.ALI1688,
-            "2": Platform.TAOBAO,
-            "3": Platform.WEIDIAN,
-            "4": Platform.ALI1688,
-            "5": Platform.TAOBAO,
-        },
-    ),
-    Agent(
-        "Basetao",
-        ("basetao.com",),
-        (
-            _path(
-                r"(?:/[a-z0-9-]+)?/products/agent/(?P<platform>[a-z0-9_]{1,10})/"
-                r"(?P<id>\d{1,20})\.html?"
-            ),
-        ),
-    ),
-    Agent(
-        "LoveGoBuy",
-        ("lovegobuy.com",),
-        (IdParams(id_names=("id", "goodsid")),),
-    ),
-    Agent("Loongbuy", ("loongbuy.com",), (UrlParam(),)),
-    Agent(
-        "Litbuy",
-        ("litbuy.com",),
-        (IdParams(platform_names=("channel", "platform")), _PRODUCT_PATH, UrlParam()),
-    ),
-)
+# Hosts are matched label by label from the right: at most this many labels
+# are tried, so a hostile host of 120 labels costs no more than a usual one.
+_MAX_LABELS = 6
 
 
 def agent_domains() -> tuple[str, ...]:
     """Every agent domain, for the link pre-check and the bare-link scanner."""
-    return tuple(domain for agent in AGENTS for domain in agent.domains)
+    return tuple(_BY_HOST)
+
+
+def agent_short_hosts() -> frozenset[str]:
+    """The agents' short-link hosts, matched exactly (resolved like ``m.tb.cn``)."""
+    return frozenset(host for agent in AGENTS for host in agent.short_hosts)
+
+
+def by_slug(slug: str) -> Agent | None:
+    """The agent named ``slug`` (``kakobuy``), case and blanks ignored."""
+    return _BY_SLUG.get(slug.strip().lower())
 
 
 def find_agent(host: str) -> Agent | None:
@@ -196,56 +62,61 @@ def find_agent(host: str) -> Agent | None:
 
     ``host`` must already be normalised (lower case, no trailing dot).
     """
-    for agent in AGENTS:
-        for domain in agent.domains:
-            if host == domain or host.endswith("." + domain):
-                return agent
+    labels = host.split(".")
+    for start in range(max(len(labels) - _MAX_LABELS, 0), len(labels) - 1):
+        agent = _BY_HOST.get(".".join(labels[start:]))
+        if agent is not None:
+            return agent
     return None
 
 
 def decode(agent: Agent, path: str, query: str, fragment: str) -> ItemRef | NestedUrl | None:
     """The item an agent page names, or the marketplace URL it wraps."""
-    params = _route_params(query, fragment)
-    route_path = _route_path(path, fragment)
+    route = Route(_route_path(path, fragment), _route_params(query, fragment))
     for form in agent.forms:
-        found = _decode_form(agent, form, route_path, params)
+        found = form.read(route, agent.spelling)
         if found is not None:
             return found
     return None
 
 
-def _decode_form(
-    agent: Agent, form: Form, paths: tuple[str, ...], params: Mapping[str, str]
-) -> ItemRef | NestedUrl | None:
-    if isinstance(form, UrlParam):
-        for name in form.names:
-            nested = _nested_url(params.get(name))
-            if nested is not None:
-                return NestedUrl(nested)
-        return None
-    if isinstance(form, IdParams):
-        if not any(form.path.fullmatch(path) for path in paths):
-            return None
-        item_id = next((params[n] for n in form.id_names if n in params), None)
-        word = next((params[n] for n in form.platform_names if n in params), None)
-        platform = agent.platform(word) if word is not None else None
-        return _ref(platform, item_id)
-    for path in paths:
-        match = form.pattern.fullmatch(path)
-        if match is None:
-            continue
-        groups = match.groupdict()
-        platform = form.platform
-        if platform is None and groups.get("platform") is not None:
-            platform = agent.platform(groups["platform"])
-        return _ref(platform, groups.get("id"))
-    return None
+def marketplace_url(ref: ItemRef) -> str:
+    """The item on its marketplace, naming the chosen variant (``skuId``) if any."""
+    return _marketplace_url(ref.platform, ref.item_id, ref.sku_id)
 
 
-def _ref(platform: Platform | None, item_id: str | None) -> ItemRef | None:
-    if platform is None or item_id is None or not _ITEM_ID.fullmatch(item_id):
+def _marketplace_url(platform: Platform, item_id: str, sku_id: str | None) -> str:
+    url = _CANONICAL[platform].format(id=item_id)
+    if not sku_id or platform is Platform.GOOFISH:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}skuId={sku_id}"
+
+
+def agent_url(agent: Agent, ref: ItemRef, referral: str | None = None) -> str | None:
+    """The item's page on ``agent`` (with the operator's ``referral`` code when
+    the agent takes one), or None when the agent cannot carry this marketplace.
+
+    Tmall items go in an agent's Taobao form when it has no Tmall one: the
+    agents buy them through Taobao, where their ids are the same.
+    """
+    return _agent_url(agent.slug, ref.platform, ref.item_id, ref.sku_id, referral)
+
+
+# Cards are drawn again on every tap: the links of the items shown lately are kept.
+@lru_cache(maxsize=4096)
+def _agent_url(
+    slug: str, platform: Platform, item_id: str, sku_id: str | None, referral: str | None
+) -> str | None:
+    agent = _BY_SLUG[slug]
+    form = agent.writer(platform)
+    if form is None and platform is Platform.TMALL:
+        platform = Platform.TAOBAO
+        form = agent.writer(platform)
+    if form is None:
         return None
-    return ItemRef(platform=platform, item_id=item_id)
+    pairs = [(agent.referral, referral)] if agent.referral and referral else []
+    wrapped = _marketplace_url(platform, item_id, sku_id if form.carries_sku() else None)
+    return form.write(wrapped, platform, item_id, pairs)
 
 
 def _route_params(query: str, fragment: str) -> dict[str, str]:
@@ -270,20 +141,3 @@ def _route_path(path: str, fragment: str) -> tuple[str, ...]:
     if fragment.startswith("/"):
         paths.append(fragment.split("?", 1)[0])
     return tuple(paths)
-
-
-def _nested_url(value: str | None) -> str | None:
-    """A wrapped URL, undoing the extra percent-encoding some agents add.
-
-    Sugargoo and Fishgoo double-encode ``productLink``; one decode already
-    happened while parsing the query.
-    """
-    if not value:
-        return None
-    for _ in range(_MAX_PARAM_DECODES):
-        if value.lower().startswith(("http://", "https://")):
-            return value
-        if "%" not in value:
-            return None
-        value = unquote(value)
-    return None

@@ -35,9 +35,12 @@ MARKETPLACE_DOMAINS: tuple[str, ...] = (
 )
 
 # Short-link hosts, matched exactly. ``m.tb.cn`` also serves Xianyu (Goofish)
-# shares; ``k.youshop10.com`` is Weidian's; ``qr.1688.com`` is 1688's.
-SHORT_LINK_HOSTS: frozenset[str] = frozenset(
-    {"m.tb.cn", "e.tb.cn", "s.tb.cn", "tb.cn", "k.youshop10.com", "qr.1688.com"}
+# shares; ``k.youshop10.com`` is Weidian's; ``qr.1688.com`` is 1688's. The
+# agents' own (``ikako.vip``, …) come from their rows: their redirects are
+# read, not followed, unless they lead to another short link or a marketplace.
+SHORT_LINK_HOSTS: frozenset[str] = (
+    frozenset({"m.tb.cn", "e.tb.cn", "s.tb.cn", "tb.cn", "k.youshop10.com", "qr.1688.com"})
+    | agents.agent_short_hosts()
 )
 
 # Nested URLs (agent → marketplace) are followed at most this many times.

@@ -18,6 +18,7 @@ class CardAct(StrEnum):
     GALLERY = "g"  # show photo ``opt``
     RESET = "r"  # clear the choice
     NOOP = "n"  # a label button
+    AGENTS = "a"  # ``opt`` 1: show the other agents' links, 0: back
 
 
 class CardTap(CallbackData, prefix="c"):
@@ -49,3 +50,13 @@ class LangPick(CallbackData, prefix="l"):
     """A language chosen in /lang."""
 
     code: str
+
+
+class AgentPick(CallbackData, prefix="ag"):
+    """A tap in /agent's keyboard: an agent's ``slug``, or a ``page`` of agents.
+
+    ``slug`` is empty for a page turn, ``-`` for "no agent".
+    """
+
+    slug: str = ""
+    page: int = 0

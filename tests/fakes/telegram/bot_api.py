@@ -35,6 +35,7 @@ from tests.fakes.telegram.limits import (
     JsonDict,
     bad_request,
 )
+from tests.fakes.telegram.members import ChatMembers
 from tests.fakes.telegram.message_store import MessageStore, StoredMessage, message_dict
 from tests.fakes.telegram.text import ParsedText, checked_caption, checked_text
 from tests.fakes.telegram.updates import callback_update, update_to_dict
@@ -43,7 +44,8 @@ from tests.fakes.telegram.updates import callback_update, update_to_dict
 class FakeTelegram:
     """The Bot API's behaviour, shared by `RecordingSession` and `FakeBotApi`.
 
-    Test knobs: `refuse_photo_url`, `fail_next`, `flood_after`, `push_update`.
+    Test knobs: `refuse_photo_url`, `fail_next`, `flood_after`, `push_update`,
+    `set_member`.
     Every call is recorded in `sent`; `wait_for` awaits one.
     """
 
@@ -59,6 +61,7 @@ class FakeTelegram:
         self._update_ids = itertools.count(1)
         self._returned: set[int] = set()
         self._upload_names: dict[str, str] = {}
+        self._members = ChatMembers()
 
     def forget(self) -> None:
         """Drop the record of sent calls, and the messages and files kept for later use."""
@@ -86,6 +89,10 @@ class FakeTelegram:
     def flood_after(self, n_per_minute: int, chat_id: int | str | None = None) -> None:
         """Answer 429 once a chat (every chat when `chat_id` is None) got n messages in 60 s."""
         self._flood.limit(n_per_minute, chat_id)
+
+    def set_member(self, chat_id: int, user_id: int, status: str) -> None:
+        """What `getChatMember` says of a user in a chat ("member" unless set)."""
+        self._members.set(chat_id, user_id, status)
 
     def migrate(self, chat_id: int, to_chat_id: int) -> None:
         """The group became supergroup `to_chat_id`: sends to `chat_id` are refused, naming it."""
@@ -216,6 +223,7 @@ class FakeTelegram:
             "editMessageReplyMarkup": self._edit_reply_markup,
             "deleteMessage": self._delete_message,
             "getFile": lambda p, _: self._store.get_file(p),
+            "getChatMember": lambda p, _: self._members.get(p),
             "getUpdates": lambda p, _: self.pending_updates(p.get("offset"), p.get("limit", 100)),
             "getWebhookInfo": lambda _p, _f: {
                 "url": "",
