@@ -42,7 +42,7 @@ from bot.i18n.language import LanguagePrefs
 from bot.i18n.user_locale import UserLocale, create_i18n
 from bot.links.agent_prefs import AgentPrefs
 from bot.links.agents import by_slug
-from bot.links.public_hosts import HostResolver
+from bot.links.public_hosts import HostResolver, PublicAddressTransport, system_addresses
 from bot.links.short_links import ShortLinkResolver
 from bot.lookup.item_cache import ItemCache
 from bot.lookup.service import LookupService
@@ -251,7 +251,11 @@ async def build_app(
             on_call=upstream_recorder(metrics),
         )
         closing.push_async_callback(catbuy.aclose)
-        images = httpx.AsyncClient(timeout=IMAGE_TIMEOUT, transport=images_transport)
+        # Photo URLs come from the upstream's payload: public addresses only, pinned.
+        photo_hosts = PublicAddressTransport(
+            resolve_host or system_addresses, network=images_transport
+        )
+        images = httpx.AsyncClient(timeout=IMAGE_TIMEOUT, transport=photo_hosts)
         closing.push_async_callback(images.aclose)
         resolver = ShortLinkResolver(
             store, transport=shortlinks_transport, resolve_host=resolve_host
@@ -273,7 +277,7 @@ async def build_app(
         closing.push_async_callback(lookup.aclose)
         cards = CardStore(store, ttl_seconds=settings.picker_ttl_seconds)
         rights = ChatRights()
-        sender = CardSender(bot, PhotoDownloader(images, resolve_host=resolve_host), store, rights)
+        sender = CardSender(bot, PhotoDownloader(images), store, rights)
         prefs = LanguagePrefs(store)
         i18n = create_i18n()
         notifier = AdminNotifier(bot, settings, prefs, i18n)

@@ -115,7 +115,9 @@ async def _run_polling(app: App) -> None:
 
 async def _run_webhook(app: App) -> None:
     settings = app.settings
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    if settings.webhook_secret is None:  # the settings refuse this already; never serve open
+        raise ConfigError("WEBHOOK_SECRET is required in webhook mode (WEBHOOK_URL is set)")
+    secret = settings.webhook_secret.get_secret_value()
     intake = WebhookIntake(
         app.dispatcher,
         app.bot,

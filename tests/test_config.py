@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from bot.config import ConfigError, Settings, load_settings
-from tests.bot_process import ROOT
+from tests.bot_process import ROOT, bot_env
 
 TOKEN = "123456:AAbbCCdd_ee-FF"
 KEY = "cbk_live_k3y"
@@ -77,6 +77,51 @@ def test_the_open_files_limit_is_lifted_towards_the_hard_one() -> None:
     )
     soft, hard = (int(x) for x in result.stdout.split())
     assert soft == (4096 if hard < 0 else min(hard, 4096))
+
+
+@pytest.mark.parametrize("secret", [None, "", "   "])
+def test_webhook_mode_without_a_secret_does_not_start(secret: str | None) -> None:
+    values: dict[str, object] = {"webhook_url": "https://bot.example.com"}
+    if secret is not None:
+        values["webhook_secret"] = secret
+    with pytest.raises(ConfigError) as caught:
+        settings(**values)
+    message = str(caught.value)
+    assert message.startswith("WEBHOOK_SECRET") and "\n" not in message
+    assert "WEBHOOK_URL" in message
+
+
+@pytest.mark.parametrize(
+    "secret", ["has space", "x" * 257, "semi;colon", "ünïcode", "new\nline", "tab\tbed"]
+)
+def test_a_webhook_secret_telegram_would_refuse_is_named(secret: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        settings(webhook_url="https://bot.example.com", webhook_secret=secret)
+    message = str(caught.value)
+    assert message.startswith("WEBHOOK_SECRET is invalid") and "\n" not in message
+    assert secret not in message
+
+
+@pytest.mark.parametrize("secret", ["a", "A-z_09" * 40, "x" * 256])
+def test_webhook_secrets_telegram_takes_are_taken(secret: str) -> None:
+    loaded = settings(webhook_url="https://bot.example.com", webhook_secret=secret)
+    assert loaded.webhook_secret is not None
+    assert loaded.webhook_secret.get_secret_value() == secret
+
+
+def test_polling_mode_needs_no_webhook_secret() -> None:
+    assert settings().webhook_secret is None
+
+
+def test_webhook_mode_without_a_secret_exits_2_with_one_line() -> None:
+    env = bot_env(BOT_TOKEN=TOKEN, CATBUY_API_KEY=KEY, WEBHOOK_URL="https://bot.example.com")
+    env.pop("WEBHOOK_SECRET", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=ROOT, env=env, capture_output=True, timeout=60
+    )
+    assert result.returncode == 2
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "WEBHOOK_SECRET" in lines[0]
 
 
 def test_agent_choice_is_on_unless_the_operator_has_a_buy_link() -> None:

@@ -430,3 +430,56 @@ def test_property_messages_never_raise_and_precheck_has_no_false_negative(
         assert might_hold_link(text, entities)
     for ref in found.refs:
         assert ref.item_id.isdigit()
+
+
+INVISIBLE = ["\u200b", "\u2060", "\u00ad", "\ufeff", "\u200d", "\u200e"]
+
+
+@pytest.mark.parametrize(("link", "platform", "item_id"), FORMS)
+@pytest.mark.parametrize("invisible", INVISIBLE)
+def test_an_invisible_character_inside_an_id_never_cuts_it_short(
+    link: str, platform: Platform, item_id: str, invisible: str
+) -> None:
+    at = link.index(item_id) + len(item_id) // 2
+    pasted = link[:at] + invisible + link[at:]
+    text = f"есть? {pasted} 🔥"
+    whole = ItemRef(platform=platform, item_id=item_id)
+    head = pasted.split(invisible)[0]
+    for entities in (
+        [],
+        [LinkEntity("url", utf16("есть? "), utf16(pasted))],  # the entity spans it all
+        [LinkEntity("url", utf16("есть? "), utf16(head))],  # Telegram ended it there
+    ):
+        refs = find_links(text, entities).refs
+        assert [(r.platform, r.item_id) for r in refs] == [(whole.platform, whole.item_id)], (
+            pasted,
+            entities,
+        )
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "https://item.taobao.com/item.htm?id=7381\u200bhello",
+        "https://item.taobao.com/item.htm?id=7381%E2%80%8B04529617",
+        "https://www.kakobuy.com/item/details?url=https%3A%2F%2Fitem.taobao.com"
+        "%2Fitem.htm%3Fid%3D7381%E2%80%8B04529617",
+    ],
+)
+def test_an_id_an_invisible_character_spoils_is_refused_not_cut(pasted: str) -> None:
+    assert find_links(pasted, []).refs == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "see item.taobao\u200b.com/item.htm?id=738104529617",
+        "see https://detail.1688\u2060.com/offer/654321987.html",
+        "see https://weidian.com/item.html?itemID=7212\u00ad345678",
+    ],
+)
+def test_the_group_pre_check_sees_what_find_links_finds_across_invisible_characters(
+    text: str,
+) -> None:
+    assert find_links(text, []).refs
+    assert might_hold_link(text, [])

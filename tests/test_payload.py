@@ -12,14 +12,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.catbuy.errors import BadResponse, ItemNotFound
-from bot.catbuy.payload import (
-    _OPTION_KEY,
-    TITLE_LIMIT,
-    _checked_image_url,
-    _option_keys,
-    image_url,
-    parse_item,
-)
+from bot.catbuy.lenient_values import TITLE_LIMIT, _checked_image_url, image_url
+from bot.catbuy.payload import _OPTION_KEY, _option_keys, parse_item
 from bot.catbuy.risk import parse_risk
 from bot.items.item import Item, ItemRef, Platform, PriceRange, PriceTier
 from tests.conftest import FIXTURES

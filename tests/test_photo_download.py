@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 
 import httpx
+import pytest
 
 from bot.cards.photo_download import PhotoDownloader
-from bot.links.public_hosts import system_addresses
+from bot.links.public_hosts import PublicAddressTransport, system_addresses
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 2000 + b"\xff\xd9"
 ADDRESSES = {
@@ -36,8 +38,9 @@ def downloader(
         seen.append(request)
         return answer(request)
 
-    client = httpx.AsyncClient(transport=httpx.MockTransport(record))
-    return PhotoDownloader(client, resolve_host=fake_dns, **kwargs), seen  # type: ignore[arg-type]
+    network = httpx.MockTransport(record)
+    client = httpx.AsyncClient(transport=PublicAddressTransport(fake_dns, network=network))
+    return PhotoDownloader(client, **kwargs), seen  # type: ignore[arg-type]
 
 
 async def streamed(body: bytes, chunk: int = 1024) -> AsyncIterator[bytes]:
@@ -128,9 +131,50 @@ async def test_a_host_that_drips_bytes_is_given_up_at_the_deadline() -> None:
 
 async def test_a_host_name_that_cannot_be_encoded_is_no_photo_not_a_crash() -> None:
     """As the system resolver meets them: an empty label, a label over 63 characters."""
-    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200)))
-    photos = PhotoDownloader(client, resolve_host=system_addresses)
+    network = httpx.MockTransport(lambda r: httpx.Response(200))
+    client = httpx.AsyncClient(transport=PublicAddressTransport(system_addresses, network=network))
+    photos = PhotoDownloader(client)
     for url in ("https://si..geilicdn.com/a.jpg", f"https://{'a' * 64}.com/a.jpg"):
         assert await photos.fetch(url) is None
     redirected, _ = downloader(lambda r: redirect("https://si..geilicdn.com/b.jpg"))
     assert await redirected.fetch("https://img.alicdn.com/a.jpg") is None
+
+
+async def test_only_the_default_https_port_is_asked() -> None:
+    for url in ("https://img.alicdn.com:8443/a.jpg", "https://img.alicdn.com:22/a.jpg"):
+        photos, seen = downloader(lambda r: httpx.Response(200, content=JPEG))
+        assert await photos.fetch(url) is None
+        assert seen == [], url
+    photos, seen = downloader(lambda r: redirect("https://cdn.example.com:6379/b.jpg"))
+    assert await photos.fetch("https://img.alicdn.com:443/a.jpg") is None
+    assert [r.url.host for r in seen] == ["img.alicdn.com"]
+
+
+async def test_a_private_ip_literal_is_refused_without_any_look_up() -> None:
+    asked: list[str] = []
+
+    async def dns(host: str, port: int) -> Sequence[str]:
+        asked.append(host)
+        return ["140.205.94.189"]
+
+    seen: list[httpx.Request] = []
+    network = httpx.MockTransport(lambda r: seen.append(r) or httpx.Response(200, content=JPEG))
+    client = httpx.AsyncClient(transport=PublicAddressTransport(dns, network=network))
+    photos = PhotoDownloader(client)
+    for url in ("https://10.0.0.5/a.jpg", "https://[::1]/a.jpg", "https://169.254.169.254/"):
+        assert await photos.fetch(url) is None
+    assert seen == [] and asked == []
+
+
+async def test_a_failed_look_up_is_logged_as_what_it_was(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    photos, seen = downloader(lambda r: httpx.Response(200, content=JPEG))
+    with caplog.at_level(logging.INFO, logger="bot.cards.photo_download"):
+        assert await photos.fetch("https://no-such-host.example/a.jpg") is None
+        assert await photos.fetch("https://internal.corp/a.jpg") is None
+    unresolved, private = (r.getMessage() for r in caplog.records)
+    assert "no-such-host.example" in unresolved and "DNS look-up failed" in unresolved
+    assert "private" not in unresolved
+    assert "internal.corp resolves to a private address" in private
+    assert seen == []

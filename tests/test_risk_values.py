@@ -102,7 +102,17 @@ def test_parse_type(word: str, expected: RiskType | None) -> None:
         (RiskType.USERNAME, "abc", "***"),
         (RiskType.DEVICE, "A1b2C3d4E5f6", "A***6"),
         (RiskType.ADDRESS, "12 Baker Street, London", "12 ***"),
-        (RiskType.ADDRESS, "北京市朝阳区建国路88号", "北京市朝 ***"),
+        (RiskType.ADDRESS, "北京市朝阳区建国路88号", "北京市 ***"),
+        (RiskType.ADDRESS, "广东省广州市天河区", "广东省 ***"),
+        (RiskType.ADDRESS, "Zhang Wei, 12 Baker Street", "***"),
+        (RiskType.ADDRESS, "Zhang 12 Baker Street", "***"),
+        (RiskType.ADDRESS, "张伟 北京市朝阳区建国路88号", "***"),
+        (RiskType.ADDRESS, "张伟北京市朝阳区建国路88号", "***"),
+        (RiskType.ADDRESS, "Иванов Иван, ул. Ленина 5", "***"),
+        (RiskType.ADDRESS, "221B Baker Street", "221B ***"),
+        (RiskType.ADDRESS, "SW1A 2AA London", "SW1A ***"),
+        (RiskType.ADDRESS, "100020 北京市朝阳区", "100020 ***"),
+        (RiskType.ADDRESS, "+8613800138000 Beijing", "***"),
     ],
 )
 def test_mask(kind: RiskType, value: str, masked: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import AsyncIterator, Sequence
 
@@ -294,6 +295,26 @@ async def test_public_addresses_are_allowed(web: FakeShortLinkWeb, redis: Redis)
     finally:
         await resolver.aclose()
     assert dns.asked == ["m.tb.cn"]
+
+
+async def test_a_host_that_does_not_resolve_is_said_so_and_asked_again_soon(
+    web: FakeShortLinkWeb, redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    web.redirect("https://m.tb.cn/h.nodns", ITEM)
+
+    async def no_dns(host: str, port: int) -> Sequence[str]:
+        raise socket.gaierror(-2, "Name or service not known")
+
+    resolver = ShortLinkResolver(redis, transport=web.transport, resolve_host=no_dns)
+    try:
+        with caplog.at_level(logging.INFO, logger="bot.links.short_links"):
+            assert await resolver.resolve("https://m.tb.cn/h.nodns") is None
+    finally:
+        await resolver.aclose()
+    assert "m.tb.cn: DNS look-up failed" in caplog.text and "private" not in caplog.text
+    assert web.requests == []
+    [key] = await redis.keys("sl:*")
+    assert 0 < await redis.ttl(key) <= TRANSIENT_TTL
 
 
 def _closed_port() -> int:

@@ -406,13 +406,66 @@ async def test_handler_exception_is_logged_not_raised(
         await client.close()
 
 
-async def test_no_secret_configured_accepts_updates(bot: Bot, redis: Redis) -> None:
+@pytest.mark.parametrize("secret", ["", None])
+async def test_an_intake_without_a_secret_cannot_be_built(
+    bot: Bot, redis: Redis, secret: str | None
+) -> None:
+    with pytest.raises(ValueError, match="secret"):
+        _intake(Handling(), bot, redis, secret=secret)
+
+
+def _nested(depth: int) -> str:
+    return '{"update_id": 1, "message": ' + "[" * depth + "]" * depth + "}"
+
+
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        ("nested 100,000 deep", "[" * 100_000 + "]" * 100_000),
+        ("nested inside an update", _nested(100_000)),
+        ("nested objects", '{"a":' * 50_000 + "1" + "}" * 50_000),
+        ("not UTF-8", b'{"update_id": 1, "x": "\xff\xfe"}'),
+        ("raw bytes", b"\xff\xfe\x00{"),
+        ("a number", "1"),
+        ("a string", '"update"'),
+        ("null", "null"),
+        ("an empty body", ""),
+        ("a lone surrogate", '{"update_id": 1, "message": "\\ud800"}'),
+        ("a huge number", '{"update_id": ' + "9" * 5000 + "}"),
+        ("NaN", '{"update_id": NaN}'),
+    ],
+)
+async def test_a_hostile_body_is_400_without_a_traceback(
+    bot: Bot, redis: Redis, caplog: pytest.LogCaptureFixture, name: str, body: str | bytes
+) -> None:
     handling = Handling()
-    intake, app = _intake(handling, bot, redis, secret=None)
+    intake, app = _intake(handling, bot, redis)
     client = await _client(app)
     try:
-        assert await _post(client, _update(51), secret=None) == 200
+        with caplog.at_level(logging.DEBUG):
+            response = await client.post("/webhook", data=body, headers={SECRET_HEADER: SECRET})
+            assert response.status == 400, name
+            assert "Traceback" not in await response.text()
         await intake.drain()
-        assert handling.finished == [51]
+        assert handling.seen == []
+        assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
+    finally:
+        await client.close()
+
+
+async def test_a_body_past_the_size_limit_is_refused_unread(
+    bot: Bot, redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    handling = Handling()
+    intake, app = _intake(handling, bot, redis)
+    client = await _client(app)
+    try:
+        huge = json.dumps({**_update(61), "pad": "x" * 3_000_000})
+        with caplog.at_level(logging.DEBUG):
+            response = await client.post("/webhook", data=huge, headers={SECRET_HEADER: SECRET})
+        assert response.status == 413
+        await intake.drain()
+        assert handling.seen == []
+        assert not any(r.exc_info for r in caplog.records)
     finally:
         await client.close()

@@ -21,7 +21,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.cards.buy_links import PLATFORM_NAMES, BuyOptions, agent_rows, bottom_rows
-from bot.cards.refusals import reset_in
+from bot.i18n.formatting import duration, reset_in
 from bot.items.item import ItemRef
 from bot.lookup.service import Failure, Refused
 
@@ -94,6 +94,6 @@ def free_reason(refusal: Refused, breaker_cooldown: int) -> str:
         case Failure.BREAKER_OPEN:
             return _(
                 "Product details are temporarily unavailable: paste the link again in {time}."
-            ).format(time=reset_in(breaker_cooldown))
+            ).format(time=duration(breaker_cooldown))
         case _:
             return _("The bot is busy: paste the link again in a minute for the details.")

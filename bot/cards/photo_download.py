@@ -1,8 +1,10 @@
 """Downloading a product photo that Telegram would not fetch itself, safely.
 
 The URL comes from the upstream's payload, so the image host is not trusted:
-- https only, on every hop, and redirects (at most ``MAX_REDIRECTS``) are
-  followed by hand, each to a public address (``bot.links.public_hosts``);
+- https on the default port only, on every hop, and redirects (at most
+  ``MAX_REDIRECTS``) are followed by hand; the client's transport connects
+  only to public addresses, the very ones it checked
+  (``bot.links.public_hosts.PublicAddressTransport``);
 - the whole download has one deadline, so a host that sends a byte every few
   seconds cannot hold a paid card;
 - at most ``MAX_PHOTO_BYTES``: a larger ``Content-Length`` is refused before
@@ -18,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from bot.links.public_hosts import HostResolver, is_public_host, system_addresses
+from bot.links.public_hosts import HostRefused, PrivateHost
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +38,11 @@ class PhotoDownloader:
         self,
         client: httpx.AsyncClient,
         *,
-        resolve_host: HostResolver | None = None,
         deadline: float = DOWNLOAD_SECONDS,
         max_bytes: int = MAX_PHOTO_BYTES,
     ) -> None:
+        """``client`` sends through a ``PublicAddressTransport`` (tests: its ``network``)."""
         self._client = client
-        self._resolve_host = resolve_host or system_addresses
         self._deadline = deadline
         self._max_bytes = max_bytes
 
@@ -51,6 +52,10 @@ class PhotoDownloader:
                 return await self._follow(url)
         except TimeoutError:
             log.info("photo download took too long")
+        except PrivateHost as refused:
+            log.warning("photo download refused: %s", refused)
+        except HostRefused as refused:  # the name does not resolve: said as such
+            log.info("photo download failed: %s", refused)
         except (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL, OSError, ValueError) as error:
             # ValueError: a URL or host name that cannot even be encoded.
             log.info("photo download failed: %s", type(error).__name__)
@@ -58,11 +63,9 @@ class PhotoDownloader:
 
     async def _follow(self, url: str) -> bytes | None:
         for _ in range(MAX_REDIRECTS + 1):
-            host = urlsplit(url).hostname
-            if not url.startswith("https://") or not host:
-                return None
-            if not await is_public_host(host, self._resolve_host):
-                log.warning("photo host %s resolves to a private address", host)
+            parts = urlsplit(url)
+            # Default port only: a photo host has no business on an admin port.
+            if parts.scheme != "https" or not parts.hostname or parts.port not in (None, 443):
                 return None
             async with self._client.stream("GET", url, headers=_HEADERS) as response:
                 location = response.headers.get("location")

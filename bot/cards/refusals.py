@@ -4,19 +4,9 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.balance.breaker import BreakerReason
-from bot.i18n.formatting import format_count
+from bot.i18n.formatting import reset_in
 from bot.items.item import ItemRef
 from bot.lookup.results import Failure, Refused
-
-
-def reset_in(seconds: int | None) -> str:
-    """'5 h 12 min' until the UTC day resets."""
-    total = max(int(seconds or 0), 60)
-    hours, minutes = divmod(total // 60, 60)
-    if hours:
-        return _("{hours} h {minutes} min").format(hours=hours, minutes=minutes)
-    return _("{minutes} min").format(minutes=minutes)
 
 
 def store_down_text() -> str:
@@ -50,24 +40,3 @@ def refusal_text(result: Refused, ref: ItemRef) -> str:
             return store_down_text()
         case _:
             return _("Couldn't load this item right now. Please try again later.")
-
-
-def breaker_notice(reason: BreakerReason | None, cooldown_seconds: int) -> str:
-    """For admins, in private: why paid calls stopped and what to do."""
-    minutes = max(cooldown_seconds // 60, 1)
-    if reason is BreakerReason.AUTH:
-        return _(
-            "⚠️ CatBuy refused the API key (401). Paid calls are paused for {minutes} min. "
-            "Check CATBUY_API_KEY."
-        ).format(minutes=minutes)
-    return _(
-        "⚠️ The CatBuy balance is too low (402). Paid calls are paused for {minutes} min. "
-        "Top up the balance in the CatBuy portal."
-    ).format(minutes=minutes)
-
-
-def budget_notice(budget: int) -> str:
-    return _(
-        "⚠️ Today's look-up budget ({budget}) is used up. Look-ups resume at 00:00 UTC; "
-        "raise DAILY_BUDGET_REQUESTS to allow more."
-    ).format(budget=format_count(budget))

@@ -6,7 +6,9 @@ the services above. This module only turns one HTTP exchange into an
 
 The API key travels only in the ``X-API-Key`` header. Nothing here logs a
 request body, and exception messages carry the HTTP status and the upstream's
-error code, never a response body, a checked value or the key.
+error code, never a response body, a checked value or the key. An upstream that
+echoes the key back gets it masked in every text of the item or verdict, after
+decoding and cleaning (``bot.catbuy.key_mask``): that text goes to chats.
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ from bot.catbuy.errors import (
     InsufficientBalance,
     InvalidRequest,
     InvalidUrl,
+    ItemNotFound,
     MissingParameter,
     NetworkError,
     RateLimited,
     ServerError,
     UpstreamTimeout,
 )
+from bot.catbuy.key_mask import KeyMask
 from bot.catbuy.payload import parse_item
 from bot.catbuy.risk import RiskVerdict, parse_risk
 from bot.items.item import Item, ItemRef
@@ -71,7 +75,7 @@ class CatBuyClient:
         self._urls = {path: httpx.URL(base + path) for path in (ITEM_PATH, RISK_PATH)}
         self._timeout = timeout
         self._on_call = on_call
-        self._key = api_key.get_secret_value().encode()
+        self._mask = KeyMask(api_key.get_secret_value())
         timeouts = httpx.Timeout(timeout, connect=min(timeout, 5.0))
         self._http = httpx.AsyncClient(
             headers={
@@ -106,12 +110,16 @@ class CatBuyClient:
         if tid is not None:
             form["tid"] = tid
         raw = await self._post(ITEM_PATH, form)
-        return parse_item(raw, fallback=ref)
+        try:
+            item = parse_item(raw, fallback=ref)
+        except ItemNotFound as exc:  # its message quotes the upstream's ``msg``
+            raise ItemNotFound(self._mask.text(str(exc))) from None
+        return self._mask.model(item)
 
     async def check_risk(self, kind: str, value: str) -> RiskVerdict:
         """Check one identifier (``kind``: email, username, phone, …) for risk."""
         raw = await self._post(RISK_PATH, {"type": kind, "value": value})
-        return parse_risk(raw)
+        return self._mask.model(parse_risk(raw))
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -123,11 +131,9 @@ class CatBuyClient:
             # httpx timeouts bound each phase; this bounds the whole exchange.
             async with asyncio.timeout(self._timeout):
                 status, headers, body = await self._exchange(path, form)
-            if self._key in body:  # an upstream echoing the key must not put it in a card
-                body = body.replace(self._key, b"***")
             outcome = str(status)
             if status != 200:
-                raise _status_error(status, headers, body)
+                raise _status_error(status, headers, body, self._mask)
             decoded = _decode(headers, body)
             outcome = "ok"
             return decoded
@@ -190,14 +196,16 @@ def _decode(headers: httpx.Headers, body: bytes) -> object:
         raise BadResponse(f"upstream sent {'an HTML page' if page else 'invalid JSON'}") from None
 
 
-def _error_code(body: bytes) -> str | None:
-    """The upstream's ``error`` code when it is a short identifier, else None."""
+def _error_code(body: bytes, mask: KeyMask) -> str | None:
+    """The upstream's ``error`` code when it is a short identifier (not the key), else None."""
     try:
         decoded = json.loads(body[:4096])
     except (ValueError, RecursionError):
         return None
     code = decoded.get("error") if isinstance(decoded, dict) else None
-    return code if isinstance(code, str) and _ERROR_CODE.fullmatch(code) else None
+    if not isinstance(code, str) or not _ERROR_CODE.fullmatch(code) or mask.holds_key(code):
+        return None
+    return code
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:
@@ -214,8 +222,8 @@ def _retry_after(headers: httpx.Headers) -> float | None:
     return min(max(seconds, 0.0), 3600.0) if seconds == seconds else None
 
 
-def _status_error(status: int, headers: httpx.Headers, body: bytes) -> CatBuyError:
-    code = _error_code(body)
+def _status_error(status: int, headers: httpx.Headers, body: bytes, mask: KeyMask) -> CatBuyError:
+    code = _error_code(body, mask)
     message = f"HTTP {status} {code or 'no error code'}"
     if status == 400:
         if code == "missing_parameter":

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from bot.catbuy.errors import BadResponse
-from bot.catbuy.payload import clean_text
+from bot.catbuy.upstream_text import clean_text
 
 DETAIL_KEYS = 20
 DETAIL_KEY_LIMIT = 64

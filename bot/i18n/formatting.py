@@ -1,4 +1,4 @@
-"""Numbers, money and dates written the way the reader's language writes them.
+"""Numbers, money, dates and durations written the way the reader's language writes them.
 
 Presentation helpers over Babel: ``1,234`` in English, ``1 234`` in Russian,
 ``1.234`` in Spanish. The locale is the one the current update is handled in
@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
@@ -85,3 +86,24 @@ def format_moment(moment: datetime, locale: str | None = None) -> str:
     return format_datetime(
         moment, format="short", tzinfo=moment.tzinfo, locale=babel_locale(locale)
     )
+
+
+def duration(seconds: int) -> str:
+    """'45 s', '1 min 30 s', '5 min', '5 h 12 min': never rounded to a minute it is not."""
+    total = max(int(seconds), 0)
+    if total < 60:
+        return _("{seconds} s").format(seconds=total)
+    hours, rest = divmod(total, 3600)
+    minutes, seconds_left = divmod(rest, 60)
+    if hours:
+        return _("{hours} h {minutes} min").format(hours=hours, minutes=minutes)
+    if seconds_left:
+        return _("{minutes} min {seconds} s").format(minutes=minutes, seconds=seconds_left)
+    return _("{minutes} min").format(minutes=minutes)
+
+
+def reset_in(seconds: int | None) -> str:
+    """How long until the UTC day resets: '5 h 12 min', '3 min', '40 s'."""
+    total = max(int(seconds or 0), 1)
+    # Past a minute, whole minutes: a reset a few seconds off reads better so.
+    return duration(total if total < 60 else total - total % 60)

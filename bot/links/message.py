@@ -9,6 +9,7 @@ links are resolved by ``bot.links.short_links``.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,6 +58,13 @@ _TRAILING = ".,;:!?*'\"_~"
 # "…?id=1，有货吗" or "…?id=1🔥" arrive as one entity; the link is its head.
 _LINK_HEAD = re.compile(f"{_URL_CHARS}*", re.ASCII)
 _BRACKETS = {")": "(", "]": "["}
+# Characters that show nothing: a zero-width space a chat app slipped in, a
+# soft hyphen from a web page, a word joiner, a bidi mark. A link runs on
+# across them, so an item id is never cut short at one (``id=7381\u200b04529617``
+# is item 738104529617, never item 7381).
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff]"
+)
 
 
 @dataclass(frozen=True)
@@ -102,7 +110,7 @@ def might_hold_link(text: str | None, entities: Sequence[LinkEntity]) -> bool:
     if not text or "." not in text:
         return False
     # Plain substring tests beat a regex alternation several times over here.
-    lowered = text.lower()
+    lowered = _visible(text)[0].lower()
     return any(keyword in lowered for keyword in _KEYWORDS)
 
 
@@ -119,7 +127,21 @@ def _utf16_index(text: str) -> list[int] | None:
     return index
 
 
-def _entity_candidates(text: str, entities: Sequence[LinkEntity]) -> list[tuple[int, str]]:
+def _visible(text: str) -> tuple[str, list[int] | None]:
+    """``text`` without invisible characters, and the index in ``text`` of each one kept.
+
+    None for the indices when nothing was dropped (nearly always).
+    """
+    if not _INVISIBLE.search(text):
+        return text, None
+    kept = [position for position, char in enumerate(text) if not _INVISIBLE.match(char)]
+    return "".join(text[position] for position in kept), kept
+
+
+def _entity_candidates(
+    text: str, entities: Sequence[LinkEntity], visible: str, kept: list[int] | None
+) -> list[tuple[int, str]]:
+    """The entities' links, at their positions in ``visible`` (``text`` by ``_visible``)."""
     found: list[tuple[int, str]] = []
     index = _utf16_index(text) if text else None
     units = len(index) - 1 if index is not None else len(text)
@@ -134,11 +156,16 @@ def _entity_candidates(text: str, entities: Sequence[LinkEntity]) -> list[tuple[
         end_unit = min(offset + length, units)
         start = index[offset] if index is not None else offset
         end = index[end_unit] if index is not None else end_unit
+        if kept is not None:
+            # Telegram may end the entity at an invisible character: the link runs on.
+            cut = end < len(text) and _INVISIBLE.match(text, end) is not None
+            start = bisect.bisect_left(kept, start)
+            end = len(visible) if cut else bisect.bisect_left(kept, end)
         if entity.type == "text_link":
             if isinstance(entity.url, str):
-                found.append((start, entity.url))
+                found.append((start, _INVISIBLE.sub("", entity.url)))
         else:
-            head = _LINK_HEAD.match(text, start, end)
+            head = _LINK_HEAD.match(visible, start, end)
             found.append((start, _trim(head.group() if head else "")))
     return found
 
@@ -157,10 +184,11 @@ def _trim(link: str) -> str:
 
 def _candidates(text: str | None, entities: Sequence[LinkEntity]) -> list[str]:
     text = text or ""
-    found = _entity_candidates(text, entities)
+    visible, kept = _visible(text)
+    found = _entity_candidates(text, entities, visible, kept)
     taken = {position for position, _ in found}
     bare = 0
-    for match in _BARE_LINK.finditer(text):
+    for match in _BARE_LINK.finditer(visible):
         host = match.group("host")
         if host is not None and not on_domains(host.lower(), _KEYWORDS):
             continue

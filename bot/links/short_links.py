@@ -4,10 +4,11 @@ The resolver only ever talks to known short-link hosts and allow-listed
 marketplace hosts, over https: every hop is re-checked before it is requested,
 a hop that lands on an item URL ends resolution without requesting it, and at
 most ``MAX_REDIRECTS`` redirects are followed. Without a proxy, hosts that
-resolve to private or loopback addresses are refused; behind a proxy
-(``HTTPS_PROXY``…, honoured as httpx does) the proxy resolves names, so the
-check is left to it. Results, found or not, are cached in the store under
-``sl:`` keys so a short link is resolved once.
+resolve to private or loopback addresses are refused, and the connection goes
+to the address that was checked; behind a proxy (``HTTPS_PROXY``…) the proxy
+resolves names, so the check is left to it
+(``bot.links.public_hosts.PublicAddressTransport``). Results, found or not,
+are cached in the store under ``sl:`` keys so a short link is resolved once.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.items.item import ItemRef, Platform
-from bot.links.public_hosts import HostResolver, is_public_host, system_addresses
+from bot.links.public_hosts import (
+    HostResolver,
+    PrivateHost,
+    PublicAddressTransport,
+    UnresolvableHost,
+    system_addresses,
+)
 from bot.links.urls import (
     SHORT_LINK_HOSTS,
     SplitUrl,
@@ -82,11 +89,13 @@ class ShortLinkResolver:
         self._store = store
         self._hop_timeout = hop_timeout
         self._max_body = max_body
-        self._verify_dns = verify_dns
         self._cache_ttl = cache_ttl
-        self._resolve_host = resolve_host or system_addresses
-        # Redirects are followed by hand so that each hop is checked first;
-        # trust_env picks up HTTPS_PROXY/HTTP_PROXY/NO_PROXY and SSL_CERT_FILE.
+        # ``transport`` stands for the network in tests; ``verify_dns=False``
+        # sends to it unchecked. The public-address transport honours
+        # HTTPS_PROXY/ALL_PROXY/NO_PROXY and SSL_CERT_FILE as httpx does.
+        if verify_dns:
+            transport = PublicAddressTransport(resolve_host or system_addresses, network=transport)
+        # Redirects are followed by hand so that each hop is checked first.
         self._client = httpx.AsyncClient(
             transport=transport,
             trust_env=True,
@@ -153,7 +162,13 @@ class ShortLinkResolver:
             try:
                 async with asyncio.timeout(self._hop_timeout):
                     step = await self._hop(current)
-            except (TimeoutError, httpx.HTTPError, OSError):
+            except PrivateHost:
+                log.warning("short link host %s resolves to a private address", current.host)
+                return _Outcome.NOT_FOUND
+            except UnresolvableHost as failed:  # said as such, and asked again later
+                log.info("short link hop failed: %s", failed)
+                return _Outcome.TRANSIENT
+            except (TimeoutError, httpx.HTTPError, OSError):  # a name that does not resolve too
                 log.info("short link hop to %s failed", current.host)
                 return _Outcome.TRANSIENT
             if not isinstance(step, SplitUrl):
@@ -164,9 +179,6 @@ class ShortLinkResolver:
 
     async def _hop(self, url: SplitUrl) -> SplitUrl | ItemRef | _Outcome:
         """One request: the next URL to request, the item, or why it ended."""
-        if not await self._address_allowed(url.host):
-            log.warning("short link host %s resolves to a private address", url.host)
-            return _Outcome.NOT_FOUND
         target = _unsplit(url)
         log.debug("short link hop to %s", url.host)
         async with self._client.stream("GET", target) as response:
@@ -205,9 +217,6 @@ class ShortLinkResolver:
             # A transport that answered with a body already in memory.
             body = bytearray(response.content[: self._max_body])
         return bytes(body[: self._max_body])
-
-    async def _address_allowed(self, host: str) -> bool:
-        return not self._verify_dns or await is_public_host(host, self._resolve_host)
 
 
 def _requestable(url: str, *, short_only: bool) -> SplitUrl | None:

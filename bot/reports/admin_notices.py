@@ -1,7 +1,8 @@
 """Telling admins, in private, that the budget ran out or paid calls stopped.
 
 The look-up and risk services decide *when* (once a day, once per cooldown,
-across replicas); this only delivers, in each admin's language.
+across replicas); this words the notices and delivers them, in each admin's
+language.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import logging
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
 
 from bot.balance.breaker import BreakerReason
-from bot.cards.refusals import breaker_notice, budget_notice
 from bot.config import Settings
+from bot.i18n.formatting import duration, format_count
 from bot.i18n.language import LanguagePrefs
 from bot.lookup.results import AdminNotice, LookupResult, NoticeKind
 
@@ -49,3 +51,24 @@ class AdminNotifier:
                 await self._bot.send_message(admin_id, text)
             except TelegramAPIError as error:
                 log.warning("admin notice not delivered: %s", error.message)
+
+
+def breaker_notice(reason: BreakerReason | None, cooldown_seconds: int) -> str:
+    """For admins, in private: why paid calls stopped, for how long, and what to do."""
+    paused = duration(cooldown_seconds)
+    if reason is BreakerReason.AUTH:
+        return _(
+            "⚠️ CatBuy refused the API key (401). Paid calls are paused for {duration}. "
+            "Check CATBUY_API_KEY."
+        ).format(duration=paused)
+    return _(
+        "⚠️ The CatBuy balance is too low (402). Paid calls are paused for {duration}. "
+        "Top up the balance in the CatBuy portal."
+    ).format(duration=paused)
+
+
+def budget_notice(budget: int) -> str:
+    return _(
+        "⚠️ Today's look-up budget ({budget}) is used up. Look-ups resume at 00:00 UTC; "
+        "raise DAILY_BUDGET_REQUESTS to allow more."
+    ).format(budget=format_count(budget))

@@ -7,8 +7,7 @@ from aiogram.utils.i18n import ngettext
 
 from bot.balance.daily_usage import DailyStats
 from bot.balance.ledger import QuotaStatus
-from bot.cards.refusals import reset_in
-from bot.i18n.formatting import format_count, format_money, format_share
+from bot.i18n.formatting import format_count, format_money, format_share, reset_in
 from bot.risk.storage import RiskStats
 
 

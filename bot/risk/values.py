@@ -155,7 +155,7 @@ def mask(kind: RiskType, value: str) -> str:
     """A form of a normalised value safe for logs, the audit log and the chat.
 
     ``j***@e***.com``, ``+86 *** **** 1234``, ``203.0.113.*``,
-    ``2001:db8:*``, ``a***z``, ``12 ***``.
+    ``2001:db8:*``, ``a***z``, ``12 ***``, ``北京市 ***``; names never show.
     """
     if kind is RiskType.EMAIL:
         return _mask_email(value)
@@ -206,10 +206,27 @@ def _mask_ends(value: str) -> str:
     return f"{value[0]}{MASK}{value[-1]}"
 
 
+# What an address may show: a house number or postcode as its first word, or
+# the Chinese province it starts with. Neither names a person.
+_HOUSE_NUMBER = re.compile(r"[0-9][0-9A-Za-z/-]{0,5}|[A-Za-z]{1,2}[0-9][0-9A-Za-z]{0,3}")
+_PROVINCES = (
+    "北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|"
+    "湖南|广东|海南|四川|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门"
+)
+_REGION = re.compile(
+    rf"(?:{_PROVINCES})(?:省|市|特别行政区|壮族自治区|回族自治区|维吾尔自治区|自治区)?"
+)
+
+
 def _mask_address(value: str) -> str:
-    # The first word (a house number, a province) says little on its own; a
-    # value written without spaces (as Chinese addresses are) gives only its
-    # first third, at most eight characters.
-    first = value.split(" ", 1)[0]
-    keep = min(len(first), len(value) // 3, 8)
-    return f"{first[:keep]} {MASK}" if keep else MASK
+    # The first word is often the addressee ("Zhang Wei, 12 Baker Street",
+    # "张伟 北京市…"), so it shows only when it is a house number or a
+    # postcode; an address written without spaces shows only the province it
+    # starts with. Anything else is masked whole.
+    first = value.split(" ", 1)[0].rstrip(",")
+    if _HOUSE_NUMBER.fullmatch(first):
+        return f"{first} {MASK}"
+    region = _REGION.match(value)
+    if region is not None and len(region.group()) < len(value):
+        return f"{region.group()} {MASK}"
+    return MASK
