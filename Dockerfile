@@ -68,7 +68,9 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, sys, urllib.request as u; port = os.environ.get('WEB_SERVER_PORT', '8080') if os.environ.get('WEBHOOK_URL') else os.environ.get('METRICS_PORT'); port or sys.exit(0); u.build_opener(u.ProxyHandler({})).open(f'http://127.0.0.1:{port}/healthz', timeout=3)"]
 
-# The bot drains in-flight updates on SIGTERM (up to ~20 s): give it a
-# stop timeout above that (compose: stop_grace_period).
+# The bot drains in-flight updates on SIGTERM, for max(CATBUY_TIMEOUT_SECONDS,
+# 20 s) + 10 s at most (30 s by default): give it a stop timeout of 40 s
+# (compose: stop_grace_period: 40s; docker stop -t 40; Kubernetes:
+# terminationGracePeriodSeconds: 40). Docker's own default, 10 s, loses paid cards.
 STOPSIGNAL SIGTERM
 CMD ["catbuy-bot"]

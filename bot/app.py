@@ -31,6 +31,7 @@ from bot.balance.ledger import QuotaLedger
 from bot.balance.pacing import Pacer
 from bot.balance.upstream_gate import UpstreamGate
 from bot.cards.buy_links import buy_options
+from bot.cards.flood_guard import drain_seconds
 from bot.cards.photo_download import PhotoDownloader
 from bot.cards.sending import CardSender
 from bot.cards.service import CardService
@@ -157,7 +158,9 @@ class UpdatesInFlight(BaseMiddleware):
     async def drain(self, seconds: float) -> None:
         """Wait up to ``seconds`` for the updates under way to finish."""
         if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=seconds)
+            _done, pending = await asyncio.wait(set(self._tasks), timeout=seconds)
+            if pending:  # the operator should know: a card among them may be lost
+                log.warning("drain timed out with %d update(s) unfinished", len(pending))
 
 
 def create_dispatcher(
@@ -204,6 +207,14 @@ class App:
     services: Services
     metrics: Metrics
     updates: UpdatesInFlight
+
+    def begin_stop(self) -> float:
+        """The process is stopping: no paste is charged whose cards could not be sent
+        in time. How long to wait for the updates under way (the drain)."""
+        seconds = drain_seconds(self.settings)
+        self.services.card_service.stop_by(asyncio.get_running_loop().time() + seconds)
+        log.info("stopping: draining updates in flight (%.0f s at most)", seconds)
+        return seconds
 
     def web_app(self, webhook: WebhookIntake | None = None) -> web.Application:
         """Health, readiness and metrics (plus the webhook in webhook mode)."""

@@ -12,6 +12,7 @@ import signal
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramNetworkError,
     TelegramNotFound,
     TelegramServerError,
@@ -19,14 +20,14 @@ from aiogram.exceptions import (
 )
 
 from bot.app import App, build_app
+from bot.cards.flood_guard import drain_seconds
 from bot.config import ConfigError, Settings
 from bot.telegram.commands import register_commands
+from bot.telegram.patience import patiently
 from bot.telegram.webhook import WebhookIntake, run_web_server, set_webhook
 
 log = logging.getLogger(__name__)
 
-# How long a stopping bot waits for the updates under way (the webhook's drain too).
-DRAIN_SECONDS = 20.0
 # Updates handled at once, at most: past it, polling stops taking more and the
 # webhook answers 503 (Telegram delivers again later). A Redis stall otherwise
 # piles up tasks, each with a Redis connection, until the process runs out of
@@ -79,7 +80,7 @@ async def reach_telegram(bot: Bot, settings: Settings, *, patience: float = 30.0
             return
         except (TelegramUnauthorizedError, TelegramNotFound):
             raise ConfigError(f"BOT_TOKEN: {where} refused this token") from None
-        except (TelegramNetworkError, TelegramServerError) as error:
+        except (TelegramNetworkError, TelegramServerError, ClientDecodeError) as error:
             if loop.time() + pause > deadline:
                 reason = type(error).__name__
                 raise StartupError(f"cannot reach Telegram at {where} ({reason})") from None
@@ -99,15 +100,16 @@ async def _run_polling(app: App) -> None:
             port_setting="METRICS_PORT",
         )
     try:
-        await app.bot.delete_webhook(drop_pending_updates=False)
+        await patiently(
+            lambda: app.bot.delete_webhook(drop_pending_updates=False), what="deleteWebhook"
+        )
         await app.dispatcher.start_polling(
             app.bot,
             allowed_updates=app.dispatcher.resolve_used_update_types(),
             close_bot_session=False,
             tasks_concurrency_limit=MAX_UPDATES_IN_FLIGHT,
         )
-        log.info("stopping: draining updates in flight")
-        await app.updates.drain(DRAIN_SECONDS)
+        await app.updates.drain(app.begin_stop())
     finally:
         if runner is not None:
             await runner.cleanup()
@@ -124,7 +126,7 @@ async def _run_webhook(app: App) -> None:
         app.store,
         path=settings.webhook_path,
         secret=secret,
-        drain_timeout=DRAIN_SECONDS,
+        drain_timeout=drain_seconds(settings),
         max_in_flight=MAX_UPDATES_IN_FLIGHT,
     )
     runner = await run_web_server(
@@ -141,7 +143,7 @@ async def _run_webhook(app: App) -> None:
             "webhook mode: listening on %s:%s", settings.web_server_host, settings.web_server_port
         )
         await stop.wait()
-        log.info("stopping: draining updates in flight")
+        app.begin_stop()
         await intake.drain()
     finally:
         await runner.cleanup()

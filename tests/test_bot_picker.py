@@ -337,3 +337,39 @@ async def test_a_card_too_busy_to_change_asks_for_another_tap(
     assert {c.method for c in bot.sent()} == {"answerCallbackQuery"}
     monkeypatch.undo()
     assert await card.tap_button("黑色") is None  # and the next tap works
+
+
+BLACK_PHOTO = (
+    "https://img.alicdn.com/imgextra/i1/2208765401234/O1CN01ColorBlk00001_!!2208765401234.jpg"
+)
+
+
+async def test_after_a_failed_photo_edit_the_next_redraw_puts_the_photo_right(
+    bot: Harness,
+) -> None:
+    card = await open_card(bot)
+    telegram = bot.session.telegram
+    first_photo = telegram.message(USER, card.message_id).media_key
+    bot.session.fail_next_with_page("editMessageMedia", times=2)  # the retry fails too
+    await card.tap_button("黑色")  # its redraw fails: the chat keeps the first photo
+    assert telegram.message(USER, card.message_id).media_key == first_photo
+    await card.tap_button("M")  # the photo stays black's: only the caption would change
+    shown = telegram.message(USER, card.message_id)
+    assert shown.media_key == f"url:{BLACK_PHOTO}"
+    assert "黑色 · 尺码: M" in shown.content.text
+
+
+async def test_a_photo_edit_failed_on_one_replica_is_put_right_by_another(
+    redis_url: str, catbuy: FakeCatBuy
+) -> None:
+    telegram = FakeTelegram()
+    async with (
+        running_bot(redis_url, catbuy, telegram=telegram) as first_replica,
+        running_bot(redis_url, catbuy, telegram=telegram) as second_replica,
+    ):
+        card = await open_card(first_replica)
+        black, size_m = (find(card.markup, label)["callback_data"] for label in ("黑色", "M"))
+        first_replica.session.fail_next_with_page("editMessageMedia", times=2)
+        await first_replica.feed(telegram.tap(USER, card.message_id, black, user_id=USER))
+        await second_replica.feed(telegram.tap(USER, card.message_id, size_m, user_id=USER))
+        assert telegram.message(USER, card.message_id).media_key == f"url:{BLACK_PHOTO}"

@@ -78,6 +78,24 @@ async def test_create_and_get_round_trip(store: Redis) -> None:
     assert await cards.get(token) == state
 
 
+async def test_a_failed_redraw_is_remembered_for_every_process_until_drawn_whole(
+    store: Redis, second: Redis
+) -> None:
+    cards, other = CardStore(store, ttl_seconds=TTL), CardStore(second, ttl_seconds=TTL)
+    state = make_state()
+    token = await created(cards, state)
+    assert await other.get_for_redraw(token) == (state, False)
+    await cards.mark_unsure(token)
+    assert await other.get_for_redraw(token) == (state, True)
+    assert await other.get(token) == state  # the flag is not part of what the card shows
+    await cards.update(token, lambda old: old.model_copy(update={"photo": 2}))  # a tap
+    moved, unsure = await other.get_for_redraw(token)
+    assert moved is not None and moved.photo == 2 and unsure  # taps carry the flag on
+    await other.mark_sure(token)
+    assert await cards.get_for_redraw(token) == (moved, False)
+    assert await cards.get_for_redraw("forged") == (None, False)
+
+
 async def test_an_item_is_stored_once_compressed_for_all_its_cards(store: Redis) -> None:
     cards = CardStore(store, ttl_seconds=TTL)
     state = make_state()

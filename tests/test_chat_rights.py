@@ -133,21 +133,17 @@ async def test_a_photo_that_cannot_be_sent_at_all_is_not_tried_again_for_a_while
 async def test_a_group_flooding_past_telegram_s_rate_pays_for_no_card_it_cannot_send(
     redis_url: str, catbuy: FakeCatBuy
 ) -> None:
-    """One card a minute: the second waits its minute, the third would wait two."""
-    async with running_bot(redis_url, catbuy, telegram_group_per_minute=1) as bot:
+    """Two cards a minute: the third would wait for the window to roll on, longer
+    than a stop can wait for it."""
+    async with running_bot(redis_url, catbuy, telegram_group_per_minute=2) as bot:
         await bot.feed(paste(TWO_DIMS))
-        catbuy.received.clear()
-        second = asyncio.create_task(bot.feed(paste(TMALL)))
-        async with asyncio.timeout(10):
-            await catbuy.received.wait()  # the second look-up, now paid
-        await asyncio.sleep(0.1)  # its card books the next minute
+        await bot.feed(paste(TMALL))
         await bot.feed(paste(LINK_1688))
-        assert catbuy.calls == 2 and not second.done()
+        assert catbuy.calls == 2 and len(bot.cards()) == 2
+        assert not bot.messages()  # silence: a note would queue behind the window too
         assert 'quota_refusals_total{kind="group_flood"} 1.0' in bot.app.metrics.render().decode()
         today = await bot.app.services.counters.snapshot()
-        assert (today[Counter.REFUSED_GROUP_FLOOD], today.refusals) == (1, 1)
-        second.cancel()
-        await asyncio.gather(second, return_exceptions=True)
+        assert (today[Counter.REFUSED_FLOOD], today.refusals) == (1, 1)
 
 
 async def test_a_burst_in_a_flooding_group_counts_the_cards_still_being_looked_up(
@@ -155,12 +151,48 @@ async def test_a_burst_in_a_flooding_group_counts_the_cards_still_being_looked_u
 ) -> None:
     async with (
         FakeCatBuy(rps=50, latency=0.3) as slow,
-        running_bot(redis_url, slow, telegram_group_per_minute=1) as bot,
+        running_bot(redis_url, slow, telegram_group_per_minute=2) as bot,
     ):
         links = (TWO_DIMS, TMALL, LINK_1688)
-        burst = [asyncio.create_task(bot.feed(paste(link))) for link in links]
-        await asyncio.sleep(1.5)  # the look-ups take 0.3 s; the cards then wait their minute
-        assert slow.calls == 2  # the third card would wait two minutes: not paid for
+        await asyncio.gather(*(bot.feed(paste(link)) for link in links))
+        assert slow.calls == 2  # the third card would wait a minute: not paid for
+        assert len(bot.cards()) == 2
+
+
+async def test_a_private_chat_pasting_past_telegram_s_pace_pays_for_no_card_it_cannot_send(
+    redis_url: str,
+) -> None:
+    """A card a second: 21 queue for 20 s at most; the next would wait longer than a
+    stop can wait for it."""
+    async with (
+        FakeCatBuy(rps=100, latency=0.3) as slow,
+        running_bot(redis_url, slow, telegram_send_interval=1.0) as bot,
+    ):
+        body = json.loads((FIXTURES / "taobao_two_dims.json").read_text())
+        links = []
+        for n in range(24):
+            item_id = str(734912870001 + n)
+            slow.add_item(item_id, {**body, "data": {**body["data"], "num_iid": item_id}})
+            links.append(f"https://item.taobao.com/item.htm?id={item_id}")
+        burst = [asyncio.create_task(bot.feed(message_update(link, user_id=81))) for link in links]
+        await asyncio.sleep(1.5)  # every look-up paid for is done by now
+        assert slow.calls == 21
+        assert 'quota_refusals_total{kind="chat_flood"} 3.0' in bot.app.metrics.render().decode()
         for task in burst:
             task.cancel()
         await asyncio.gather(*burst, return_exceptions=True)
+
+
+async def test_a_paste_whose_card_cannot_be_sent_before_a_stop_is_not_paid_for(
+    redis_url: str, catbuy: FakeCatBuy
+) -> None:
+    async with running_bot(redis_url, catbuy, catbuy_timeout_seconds=15) as bot:
+        card_service = bot.app.services.card_service
+        now = asyncio.get_running_loop().time()
+        card_service.stop_by(now + 12)  # less than a look-up may take, and a send
+        await bot.feed(message_update(TWO_DIMS, user_id=82))
+        assert catbuy.calls == 0 and not bot.cards()
+        assert bot.messages() == ["The bot is restarting. Paste the link again in a minute."]
+        card_service.stop_by(now + 30)  # time enough
+        await bot.feed(message_update(TWO_DIMS, user_id=82))
+        assert catbuy.calls == 1 and len(bot.cards()) == 1

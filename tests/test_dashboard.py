@@ -113,7 +113,7 @@ async def test_stats_csv_holds_the_counts_one_row_a_day(redis_url: str, catbuy: 
         "refused_chat",
         "refused_budget",
         "refused_breaker",
-        "refused_group_flood",
+        "refused_flood",
         "busy",
         "timeouts",
         "upstream_errors",

@@ -112,6 +112,28 @@ async def test_a_server_error_is_tried_once_more(session: RecordingSession) -> N
     assert len(session.telegram.calls("sendMessage")) == 2
 
 
+async def test_an_error_page_is_a_server_error_tried_once_more(session: RecordingSession) -> None:
+    bot = await _bot(session, TelegramLimits(chat_interval=0, server_error_wait=0.05))
+    session.fail_next_with_page("sendPhoto")
+    await bot.send_photo(5, "https://img.example/a.jpg")
+    assert [c.status for c in session.telegram.calls("sendPhoto")] == [502, 200]
+    session.fail_next_with_page("sendMessage", times=2)
+    with pytest.raises(TelegramServerError) as raised:
+        await bot.send_message(5, "card")
+    assert "<html>" not in str(raised.value)  # never the page: it may echo the token's URL
+
+
+async def test_an_unreadable_answer_that_says_ok_is_not_sent_again(
+    session: RecordingSession,
+) -> None:
+    """The message went out; only its answer could not be read: a retry would send it twice."""
+    bot = await _bot(session, TelegramLimits(chat_interval=0, server_error_wait=0.05))
+    session.telegram.fail_next_with_page("sendMessage", status=200, page='{"ok":true,"result":5}')
+    with pytest.raises(TelegramServerError):
+        await bot.send_message(5, "card")
+    assert len(session.telegram.calls("sendMessage")) == 1
+
+
 async def test_one_chat_is_spaced_in_order_and_others_do_not_wait(
     session: RecordingSession, fast_bot: Bot
 ) -> None:

@@ -22,8 +22,8 @@ class Counter(StrEnum):
     REFUSED_CHAT = "refused_chat"
     REFUSED_BUDGET = "refused_budget"
     REFUSED_BREAKER = "refused_breaker"
-    # A group pasting faster than Telegram lets its cards out: not looked up.
-    REFUSED_GROUP_FLOOD = "refused_group_flood"
+    # A chat pasting faster than Telegram lets its cards out: not looked up.
+    REFUSED_FLOOD = "refused_flood"
     BUSY = "busy"
     TIMEOUTS = "timeouts"
     UPSTREAM_ERRORS = "upstream_errors"
@@ -62,8 +62,8 @@ class DailyStats:
 
     @property
     def refusals(self) -> int:
-        """Look-ups turned away: quotas, budget, breaker, a full queue, a flooding group."""
-        others = (Counter.REFUSED_BREAKER, Counter.REFUSED_GROUP_FLOOD, Counter.BUSY)
+        """Look-ups turned away: quotas, budget, breaker, a full queue, a flooding chat."""
+        others = (Counter.REFUSED_BREAKER, Counter.REFUSED_FLOOD, Counter.BUSY)
         return self.quota_refusals + sum(self[c] for c in others)
 
     @property

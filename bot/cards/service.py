@@ -1,8 +1,9 @@
 """Answering a message that holds items: look each up, then send cards or short notes.
 
-The presentation-side service behind the links handler: it calls the
-Telegram-free ``LookupService`` and turns each result into a card or a short,
-translated message.
+The presentation-side service behind the links handler: it asks the flood
+guard (``bot.cards.flood_guard``) whether the paste may be looked up, calls the
+Telegram-free ``LookupService``, opens a card for each item found
+(``bot.cards.opening``) and turns the rest into a short, translated message.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import asyncio
 import html
 import logging
 import time
-from collections import Counter
 from dataclasses import dataclass
 
 from aiogram import Bot
@@ -19,29 +19,21 @@ from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from redis.exceptions import RedisError
 
 from bot.cards.buy_links import buy_options
-from bot.cards.free_card import free_card, is_free
+from bot.cards.flood_guard import FloodGuard, Verdict
+from bot.cards.free_card import is_free
 from bot.cards.help_text import no_item_text
-from bot.cards.picker import VariantPicker
-from bot.cards.picker_view import page_of
+from bot.cards.opening import CardOpener
 from bot.cards.refusals import refusal_text
-from bot.cards.rendering import (
-    MAX_BUTTONS,
-    OWN_BUTTONS,
-    PLATFORM_NAMES,
-    VARIANT_PHOTO,
-    CardView,
-    render_card,
-)
+from bot.cards.rendering import PLATFORM_NAMES
 from bot.cards.sending import CardSender, Destination
-from bot.cards.state import CardState, CardStore, new_token
+from bot.cards.state import CardStore
 from bot.config import Settings
 from bot.items.item import ItemRef
 from bot.links.agent_prefs import AgentPrefs
 from bot.links.message import CollectedItems
-from bot.lookup.results import Found, LookupResult, Refused
+from bot.lookup.results import Found, LookupResult
 from bot.lookup.service import LookupService
 from bot.ops.background import repeating
 from bot.ops.metrics import Metrics
@@ -57,8 +49,6 @@ log = logging.getLogger(__name__)
 # an action for 5 s, so a long wait renews it.
 CHAT_ACTION_DELAY = 0.3
 CHAT_ACTION_EVERY = 4.5
-# A group whose cards would wait longer than this to be sent gets no new look-up.
-MAX_SEND_DELAY = 60.0
 
 
 @dataclass(frozen=True)
@@ -93,18 +83,32 @@ class CardService:
         agents: AgentPrefs | None = None,
     ) -> None:
         self._bot = bot
+        self._rights = rights
         self._agents = agents
         self._buy = buy_options(settings)
-        self._rights = rights
-        self._limits = limits
-        # Items being looked up, per chat: their cards are about to queue.
-        self._looking_up: Counter[int] = Counter()
+        self._guard = FloodGuard(
+            rights,
+            limits,
+            metrics,
+            settings.catbuy_timeout_seconds,
+            on_flood=lookup.count_flood,
+        )
+        self._opener = CardOpener(
+            cards,
+            sender,
+            rights,
+            self._buy,
+            breaker_cooldown=settings.breaker_cooldown_seconds,
+        )
         self._lookup = lookup
-        self._cards = cards
-        self._sender = sender
         self._notifier = notifier
         self._settings = settings
         self._metrics = metrics
+
+    def stop_by(self, deadline: float) -> None:
+        """The process stops at ``deadline`` (event loop time): from now on a paste is
+        looked up (and charged) only when its cards can be sent before then."""
+        self._guard.stop_by(deadline)
 
     async def answer(self, paste: Paste) -> None:
         """Cards for the items, then one short note: refusals, skipped items, and in
@@ -115,9 +119,12 @@ class CardService:
             if not paste.is_group:  # a lookalike, a shop page: say what works
                 await self._bot.send_message(paste.chat_id, no_item_text())
             return
+        verdict = self._guard.verdict(paste.chat_id, is_group=paste.is_group, items=len(refs))
+        if verdict is Verdict.RESTARTING:
+            await self._say(paste, _("The bot is restarting. Paste the link again in a minute."))
+        if verdict is not Verdict.LOOK_UP:
+            return
         if paste.is_group:
-            if self._turned_away(paste.chat_id):
-                return
             self._lookup.note_group(paste.chat_id, paste.chat_title)
 
         async def show_upload() -> None:
@@ -127,30 +134,28 @@ class CardService:
 
         # Read while the look-ups run: the chat's agent costs them no wait.
         choosing = asyncio.ensure_future(self._agent_of(paste)) if self._buy.agent_choice else None
-        self._looking_up[paste.chat_id] += len(refs)
         try:
-            async with repeating(
-                show_upload, first_after=CHAT_ACTION_DELAY, every=CHAT_ACTION_EVERY
-            ):
-                if len(refs) == 1:  # the usual paste: no task to gather
-                    results = [await self._look_up(paste, refs[0])]
-                else:
-                    results = await asyncio.gather(*(self._look_up(paste, ref) for ref in refs))
+            with self._guard.looking_up(paste.chat_id, len(refs)):
+                async with repeating(
+                    show_upload, first_after=CHAT_ACTION_DELAY, every=CHAT_ACTION_EVERY
+                ):
+                    if len(refs) == 1:  # the usual paste: no task to gather
+                        results = [await self._look_up(paste, refs[0])]
+                    else:
+                        looking_up = (self._look_up(paste, ref) for ref in refs)
+                        results = await asyncio.gather(*looking_up)
         except BaseException:  # cut off (a stop): the agent is not needed any more
             if choosing is not None:
                 choosing.cancel()
             raise
-        finally:
-            self._looking_up[paste.chat_id] -= len(refs)
-            if not self._looking_up[paste.chat_id]:
-                del self._looking_up[paste.chat_id]
         agent = await choosing if choosing is not None else None
         notes: list[str] = []
+        to = Destination(paste.chat_id, paste.message_id, paste.thread_id)
         for ref, result in zip(refs, results, strict=True):
             if isinstance(result, Found):
-                await self._send_card(paste, ref, result, agent)
+                await self._opener.open(to, ref, result.item, paste.lang, agent)
             elif is_free(result):
-                await self._send_free_card(paste, ref, result, agent)
+                await self._opener.open_free(to, ref, result, paste.lang, agent)
             else:
                 text = refusal_text(result, ref)
                 if text not in notes:
@@ -163,34 +168,27 @@ class CardService:
         if paste.items.unresolved and not paste.is_group and not refs:
             notes.append(_("Couldn't open this link. Paste the marketplace link instead."))
         if notes:
-            try:
-                await self._bot.send_message(
-                    paste.chat_id,
-                    "\n".join(notes),
-                    message_thread_id=paste.thread_id,
-                    reply_to_message_id=paste.message_id,
-                    allow_sending_without_reply=True,
-                )
-            except TelegramAPIError as error:
-                self._rights.learn(paste.chat_id, error)
-                log.warning("note not sent: %s", error.message)
+            await self._say(paste, "\n".join(notes))
 
-    def _turned_away(self, group_id: int) -> bool:
-        """Whether no card could reach this group soon, so none is paid for: it
-        muted or removed the bot, or it floods past Telegram's 20 messages a
-        minute (a card would wait past ``MAX_SEND_DELAY`` behind the cards
-        queued and those still being looked up, in a queue growing without end
-        and lost at a restart)."""
-        if not self._rights.may_write(group_id):
-            log.info("chat %s does not let the bot write: paste not looked up", group_id)
-            return True
-        ahead = self._looking_up.get(group_id, 0)
-        if self._limits.send_delay(group_id, ahead=ahead) > MAX_SEND_DELAY:
-            log.warning("group %s is flooding: paste not looked up", group_id)
-            self._metrics.quota_refusals.labels(kind="group_flood").inc()
-            self._lookup.count_group_flood()
-            return True
-        return False
+    async def _say(self, paste: Paste, text: str) -> None:
+        """A short note in answer to ``paste``."""
+        try:
+            await self._bot.send_message(
+                paste.chat_id,
+                text,
+                message_thread_id=paste.thread_id,
+                reply_to_message_id=paste.message_id,
+                allow_sending_without_reply=True,
+            )
+        except TelegramAPIError as error:
+            self._rights.learn(paste.chat_id, error)
+            log.warning("note not sent: %s", error.message)
+
+    async def _agent_of(self, paste: Paste) -> str | None:
+        """The agent chosen where the paste was made: the group's, or the user's."""
+        if self._agents is None:
+            return None
+        return await self._agents.get(paste.chat_id if paste.is_group else paste.user_id)
 
     async def _look_up(self, paste: Paste, ref: ItemRef) -> LookupResult:
         started = time.monotonic()
@@ -209,71 +207,6 @@ class CardService:
             latency_ms=round((time.monotonic() - started) * 1000, 1),
         )
         return result
-
-    async def _agent_of(self, paste: Paste) -> str | None:
-        """The agent chosen where the paste was made: the group's, or the user's."""
-        if self._agents is None or not self._buy.agent_choice:
-            return None
-        return await self._agents.get(paste.chat_id if paste.is_group else paste.user_id)
-
-    async def _send_free_card(
-        self, paste: Paste, ref: ItemRef, refused: Refused, agent: str | None
-    ) -> None:
-        """The item's links without its details: no upstream call was made."""
-        card = free_card(
-            ref,
-            refused,
-            agent=agent,
-            buy=self._buy,
-            lang=paste.lang,
-            breaker_cooldown=self._settings.breaker_cooldown_seconds,
-        )
-        view = CardView(photo=None, caption=card.text, keyboard=card.keyboard)
-        await self._send(Destination(paste.chat_id, paste.message_id, paste.thread_id), view)
-
-    async def _send_card(self, paste: Paste, ref: ItemRef, found: Found, agent: str | None) -> None:
-        item = found.item
-        picker = VariantPicker(item)
-        choice = picker.empty_choice()
-        if ref.sku_id:
-            choice = picker.choice_for_sku(ref.sku_id) or choice
-        state = CardState(
-            item=item,
-            lang=paste.lang,
-            choice=choice,
-            pages=page_of(picker, choice, max_buttons=MAX_BUTTONS - OWN_BUTTONS),
-            photo=VARIANT_PHOTO if picker.summary(choice).image else 0,
-            source_url=ref.canonical_url,
-            agent=agent,
-        )
-        token = new_token()
-        view = render_card(
-            state,
-            token,
-            buy_url_template=self._settings.buy_url_template,
-            picker=picker,
-            buy=self._buy,
-        )
-        # Saved while Telegram takes the card: a tap can only come once it has arrived.
-        saving = asyncio.ensure_future(self._save(token, state))
-        await self._send(Destination(paste.chat_id, paste.message_id, paste.thread_id), view)
-        await saving
-
-    async def _save(self, token: str, state: CardState) -> None:
-        try:
-            saved = await self._cards.save(token, state)
-        except RedisError:  # the card still goes out; its taps will say "expired"
-            log.warning("store unreachable: card sent without picker state")
-            return
-        if not saved:
-            log.error("card token collided (72 random bits): its taps reach the older card")
-
-    async def _send(self, to: Destination, view: CardView) -> None:
-        try:
-            await self._sender.send(to, view)
-        except TelegramAPIError as error:
-            self._rights.learn(to.chat_id, error)
-            log.warning("card not sent: %s", error.message)
 
 
 def _skipped_text(skipped: list[ItemRef], untried: int, limit: int) -> str:

@@ -82,9 +82,11 @@ class CardState(_Shown):
 
 
 class _Stored(_Shown):
-    """A card's state as stored: the item by the key of its one copy."""
+    """A card's state as stored: the item by the key of its one copy; ``unsure``: its
+    message may not show this state's photo (a redraw failed)."""
 
     item_key: str
+    unsure: bool = False
 
 
 class CardBusy(Exception):
@@ -134,6 +136,43 @@ class CardStore:
         stored = _decode(await self._store.getex(self._key(token), ex=self._ttl))
         return await self._state(stored)
 
+    async def get_for_redraw(self, token: str) -> tuple[CardState | None, bool]:
+        """The card's state, and whether its message may not show that state's photo
+        (a redraw failed, ``mark_unsure``): read as ``get`` reads it, in one call."""
+        if not is_token(token):
+            return None, False
+        stored = _decode(await self._store.getex(self._key(token), ex=self._ttl))
+        unsure = isinstance(stored, _Stored) and stored.unsure
+        return await self._state(stored), unsure
+
+    async def mark_unsure(self, token: str) -> None:
+        """The card's message failed to change: what it shows is no longer known, so
+        its next redraw, on any replica, sends the photo as well as the caption.
+        Kept in the card's state (taps carry it on) until ``mark_sure``."""
+        await self._set_unsure(token, True)
+
+    async def mark_sure(self, token: str) -> None:
+        """The card's message was drawn whole again."""
+        await self._set_unsure(token, False)
+
+    async def _set_unsure(self, token: str, unsure: bool) -> None:
+        if not is_token(token):
+            return
+        key = self._key(token)
+        for attempt in range(MAX_ATTEMPTS):
+            raw = await self._store.get(key)
+            stored = _decode(raw)
+            # A state of an earlier release (the item inside) has no room for it.
+            if raw is None or not isinstance(stored, _Stored) or stored.unsure == unsure:
+                return
+            encoded = _pack_stored(stored.model_copy(update={"unsure": unsure}))
+            if await self._cas(
+                keys=[key, stored.item_key], args=[raw, encoded, self._ttl, self._item_ttl]
+            ):
+                return
+            await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 10)))
+        raise CardBusy(f"card state contended for {MAX_ATTEMPTS} attempts")
+
     async def update(
         self, token: str, change: Callable[[CardState], CardState]
     ) -> tuple[CardState, CardState] | None:
@@ -154,7 +193,8 @@ class CardStore:
                 return None
             new = change(old)
             if isinstance(stored, _Stored):
-                item_key, encoded = stored.item_key, _encode(new, stored.item_key)
+                item_key = stored.item_key
+                encoded = _encode(new, item_key, unsure=stored.unsure)
             else:  # an earlier release's state, the item inside: kept so
                 item_key, encoded = key, pack(new.model_dump_json())
             if await self._cas(
@@ -173,7 +213,7 @@ class CardStore:
             if item is None:
                 return None
             self._items[stored.item_key] = item
-        fields = stored.model_dump(exclude={"item_key"})
+        fields = stored.model_dump(exclude={"item_key", "unsure"})
         return CardState.model_construct(item=item, **fields)
 
 
@@ -183,9 +223,14 @@ def _objects(item: Item) -> int:
     return 10 + 3 * len(item.skus) + 2 * options + len(item.images) + 3 * len(item.attributes)
 
 
-def _encode(state: CardState, item_key: str) -> bytes:
-    stored = _Stored(item_key=item_key, **state.model_dump(exclude={"item"}))
-    return pack(stored.model_dump_json())
+def _encode(state: CardState, item_key: str, *, unsure: bool = False) -> bytes:
+    shown = state.model_dump(exclude={"item"})
+    return _pack_stored(_Stored(item_key=item_key, unsure=unsure, **shown))
+
+
+def _pack_stored(stored: _Stored) -> bytes:
+    # The flag is written only while set: the usual state reads as it always did.
+    return pack(stored.model_dump_json(exclude=None if stored.unsure else {"unsure"}))
 
 
 def _decode(raw: bytes | str | None) -> _Stored | CardState | None:

@@ -8,6 +8,7 @@ answered and changes nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from cachetools import LRUCache
+from redis.exceptions import RedisError
 
 from bot.cards.buy_links import BuyOptions
 from bot.cards.picker import VariantPicker
@@ -204,8 +206,8 @@ class CardTaps:
         what is stored is read again once it has landed.
         """
         for _round in range(MAX_REDRAWS):
-            latest = await self._cards.get(token)
-            if latest is None or latest == turns.shown:
+            latest, unsure = await self._cards.get_for_redraw(token)
+            if latest is None or (latest == turns.shown and not unsure):
                 return
             picker = self._picker(latest.item)
             with self._i18n.use_locale(latest.lang):
@@ -214,12 +216,29 @@ class CardTaps:
                 )
             shown_photo = card_photo(turns.shown, picker) if turns.shown else None
             try:
-                await self._sender.edit(message, view, photo_changed=shown_photo != view.photo)
+                await self._sender.edit(
+                    message, view, photo_changed=unsure or shown_photo != view.photo
+                )
             except TelegramAPIError as error:
-                # The tap is answered already; the next tap redraws from what is stored.
+                # The tap is answered already. The message still shows what it showed
+                # before, not the state stored before this tap: the next redraw (any
+                # tap, any replica) must not take that state's photo to be on screen.
                 log.warning("card not redrawn: %s", error.message)
+                await self._unsure(token)
                 return
+            if unsure:
+                await self._sure(token)
             turns.shown = latest
+
+    async def _unsure(self, token: str) -> None:
+        try:
+            await self._cards.mark_unsure(token)
+        except (RedisError, CardBusy):  # the next redraw may take the wrong photo as shown
+            log.warning("a failed redraw not recorded")
+
+    async def _sure(self, token: str) -> None:
+        with contextlib.suppress(RedisError, CardBusy):  # a later redraw sends the photo again
+            await self._cards.mark_sure(token)
 
     def _picker(self, item: Item) -> VariantPicker:
         held = self._pickers.get(id(item))

@@ -123,9 +123,9 @@ class LookupService:
         """Remember a group's title for the daily figures (written with the counts)."""
         self._counters.note_group(chat_id, title)
 
-    def count_group_flood(self) -> None:
-        """A paste not looked up: its group's cards could not be sent soon."""
-        self._counters.count(Counter.REFUSED_GROUP_FLOOD)
+    def count_flood(self) -> None:
+        """A paste not looked up: its chat's cards could not be sent soon."""
+        self._counters.count(Counter.REFUSED_FLOOD)
 
     async def daily_stats(self) -> DailyStats:
         """What ``/stats`` shows (raises the store's error when it is unreachable)."""

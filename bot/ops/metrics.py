@@ -34,7 +34,9 @@ class Metrics:
       ``upstream_latency_seconds{endpoint}``: endpoint ``item`` or ``risk``;
       outcome ``ok``, ``not_found``, ``429``, ``5xx``, ``timeout``, ...
     - ``quota_refusals_total{kind}``: ``user``, ``chat``, ``budget``, ``risk_budget``,
-      ``group_flood`` (a group past Telegram's rate: its paste not looked up).
+      ``group_flood`` and ``chat_flood`` (a group, a private chat past Telegram's
+      rate: its paste not looked up), ``stopping`` (a paste whose cards could not
+      be sent before the process stops).
     - ``spend_usd_total{endpoint}``: the estimated spend of paid calls.
     - ``breaker_open`` and ``redis_up``: 1 or 0, refreshed at each scrape.
     """

@@ -34,6 +34,8 @@ from aiogram.exceptions import (
 )
 from aiogram.methods.base import TelegramType
 
+from bot.telegram.unreadable_answers import UnreadableAnswer, read_answer
+
 if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.methods import Response, TelegramMethod
@@ -96,7 +98,8 @@ class _ChatPacer:
 
 
 class TelegramLimits(BaseRequestMiddleware):
-    """Request middleware: per-chat pacing, bounded retries on 429, one retry on a 5xx.
+    """Request middleware: per-chat pacing, bounded retries on 429, one retry on a 5xx
+    (an answer that is not the Bot API's JSON, an HTML error page, counts as one).
 
     Register with ``bot.session.middleware(TelegramLimits())``.
     ``answerCallbackQuery`` and anything without a ``chat_id`` is never paced.
@@ -219,10 +222,12 @@ class TelegramLimits(BaseRequestMiddleware):
                 return await self._try(make_request, bot, method, pacer, in_group=in_group)
             except TelegramAPIError as exc:
                 if isinstance(exc, TelegramServerError):
-                    # Mostly Telegram's own hiccup: one more try, a moment later. Once
-                    # only: a send that did go through would arrive twice.
+                    # Mostly Telegram's own hiccup (or a proxy's HTML error page): one
+                    # more try, a moment later. Once only: a send that did go through
+                    # would arrive twice; and never one known to have gone through.
                     server_errors += 1
-                    delay: float | None = self._server_error_wait if server_errors == 1 else None
+                    again = server_errors == 1 and not _delivered(exc)
+                    delay: float | None = self._server_error_wait if again else None
                 else:
                     delay = _retry_after(exc)
                 if delay is None or attempt == self._max_tries or delay > longest:
@@ -249,7 +254,7 @@ class TelegramLimits(BaseRequestMiddleware):
         in_group: bool,
     ) -> Response[TelegramType]:
         if pacer is None:
-            return await make_request(bot, method)
+            return await read_answer(make_request, bot, method)
         loop = asyncio.get_running_loop()
         sent_at = await self._window_turn(pacer) if in_group else None
         try:
@@ -257,11 +262,11 @@ class TelegramLimits(BaseRequestMiddleware):
                 if (wait := pacer.next_at - loop.time()) > 0:
                     await asyncio.sleep(wait)
                 try:
-                    return await make_request(bot, method)
+                    return await read_answer(make_request, bot, method)
                 finally:
                     pacer.next_at = loop.time() + self._chat_interval
-        except TelegramAPIError:
-            if sent_at is not None:  # refused: it did not use up the group's window
+        except TelegramAPIError as error:
+            if sent_at is not None and not _delivered(error):  # refused: not in the window
                 with contextlib.suppress(ValueError):
                     pacer.sent.remove(sent_at)
             raise
@@ -296,6 +301,10 @@ class TelegramLimits(BaseRequestMiddleware):
 def _is_group(chat_id: int | str) -> bool:
     # Group, supergroup and channel ids are negative; "@name" is a public chat.
     return isinstance(chat_id, str) or chat_id < 0
+
+
+def _delivered(exc: TelegramAPIError) -> bool:
+    return isinstance(exc, UnreadableAnswer) and exc.delivered
 
 
 def _retry_after(exc: TelegramAPIError) -> float | None:

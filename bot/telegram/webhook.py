@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 from bot.config import ConfigError
 from bot.ops.background import Background, until_done
 from bot.ops.metrics import Metrics
+from bot.telegram.patience import START_UP_PATIENCE, patiently
 from bot.telegram.update_claims import UpdateClaims
 
 log = logging.getLogger(__name__)
@@ -285,11 +286,22 @@ async def run_web_server(
     return runner
 
 
-async def set_webhook(bot: Bot, dispatcher: Dispatcher, *, url: str, secret: str) -> None:
-    """Register ``url`` with Telegram for the update types the routers use."""
-    await bot.set_webhook(
-        url,
-        secret_token=secret,
-        allowed_updates=dispatcher.resolve_used_update_types(),
-        drop_pending_updates=False,
+async def set_webhook(
+    bot: Bot,
+    dispatcher: Dispatcher,
+    *,
+    url: str,
+    secret: str,
+    patience: float = START_UP_PATIENCE,
+) -> None:
+    """Register ``url`` with Telegram for the update types the routers use, asking
+    again for ``patience`` seconds while Telegram does not answer (or answers an
+    error page)."""
+    allowed = dispatcher.resolve_used_update_types()
+    await patiently(
+        lambda: bot.set_webhook(
+            url, secret_token=secret, allowed_updates=allowed, drop_pending_updates=False
+        ),
+        what="setWebhook",
+        patience=patience,
     )

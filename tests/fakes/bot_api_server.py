@@ -160,6 +160,9 @@ class FakeBotApi(LocalServer):
     def flood_after(self, n_per_minute: int, chat_id: int | str | None = None) -> None:
         self.telegram.flood_after(n_per_minute, chat_id)
 
+    def fail_next_with_page(self, method: str, times: int = 1, status: int = 502) -> None:
+        self.telegram.fail_next_with_page(method, times, status)
+
     def push_update(self, update: JsonDict | Update) -> JsonDict:
         """Queue an update for `getUpdates`, waking a waiting long poll."""
         raw = self.telegram.push_update(update)
@@ -213,6 +216,8 @@ class FakeBotApi(LocalServer):
             call = self.telegram.answer(method, params, files, names)
         if self.echo:
             _echo(call)
+        if call.page is not None:
+            return web.Response(status=call.status, text=call.page, content_type="text/html")
         return _json(call.status, call.response)
 
     async def _handle_file(self, request: web.Request) -> web.Response:

@@ -22,6 +22,7 @@ from tests.fakes.telegram.bot_api import FakeTelegram
 from tests.fakes.telegram.calls import SentCall, texts
 from tests.fakes.telegram.keyboards import check_reply_markup
 from tests.fakes.telegram.limits import (
+    BAD_GATEWAY_PAGE,
     BUTTON_DATA_INVALID,
     BUTTON_WITHOUT_ACTION,
     BUTTONS_LIMIT,
@@ -66,6 +67,7 @@ from tests.fakes.telegram.updates import (
 )
 
 __all__ = [
+    "BAD_GATEWAY_PAGE",
     "BOT_ID",
     "BUTTONS_LIMIT",
     "BUTTONS_PER_ROW_LIMIT",

@@ -19,6 +19,7 @@ from tests.fakes.telegram.calls import SentCall
 from tests.fakes.telegram.flood import FloodLimits
 from tests.fakes.telegram.keyboards import check_reply_markup
 from tests.fakes.telegram.limits import (
+    BAD_GATEWAY_PAGE,
     EDIT_METHODS,
     MEDIA_GROUP_INVALID,
     MEDIA_GROUP_SIZES,
@@ -86,6 +87,15 @@ class FakeTelegram:
         failure = BotApiRefusal(status, description, retry_after if status == 429 else None)
         self._failures.setdefault(method, deque()).append(failure)
 
+    def fail_next_with_page(
+        self, method: str, times: int = 1, status: int = 502, page: str = BAD_GATEWAY_PAGE
+    ) -> None:
+        """Answer the next `times` calls of `method` with an HTML error page, as a proxy
+        in front of the Bot API does when the server behind it is down."""
+        for _ in range(times):
+            failure = BotApiRefusal(status, "Bad Gateway", page=page)
+            self._failures.setdefault(method, deque()).append(failure)
+
     def flood_after(self, n_per_minute: int, chat_id: int | str | None = None) -> None:
         """Answer 429 once a chat (every chat when `chat_id` is None) got n messages in 60 s."""
         self._flood.limit(n_per_minute, chat_id)
@@ -125,6 +135,10 @@ class FakeTelegram:
         """
         message = self._message_dict(self._store.get(chat_id, message_id))
         return callback_update(data, user_id=user_id, language_code=language_code, message=message)
+
+    def message(self, chat_id: int | str, message_id: int) -> StoredMessage:
+        """The bot's message as Telegram holds it now (``media_key``: the photo it shows)."""
+        return self._store.get(chat_id, message_id)
 
     # updates ----------------------------------------------------------------------
 
@@ -194,6 +208,7 @@ class FakeTelegram:
             call.response = {"ok": True, "result": result}
         except BotApiRefusal as refusal:
             call.status, call.response = refusal.status, refusal.payload()
+            call.page = refusal.page
         self.sent.append(call)
         return call
 

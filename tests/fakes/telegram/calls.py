@@ -22,6 +22,7 @@ class SentCall:
     time: float = field(default_factory=monotonic)
     status: int = 200
     response: JsonDict = field(default_factory=dict)
+    page: str | None = None  # the body instead of ``response`` when it is not JSON
 
     @property
     def ok(self) -> bool:

@@ -41,6 +41,13 @@ METHOD_NOT_FOUND = "Not Found: method not found"
 PARSE_ERROR = "Bad Request: can't parse entities: "
 
 MIGRATED = "Bad Request: group chat was upgraded to a supergroup chat"
+# What a proxy in front of the Bot API (or Telegram's own front end) answers when
+# the server behind it is down: HTML, not the Bot API's JSON.
+BAD_GATEWAY_PAGE = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
 # What Telegram says to a late or second answer of a callback query.
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
@@ -80,12 +87,14 @@ class BotApiRefusal(Exception):
         description: str,
         retry_after: int | None = None,
         migrate_to_chat_id: int | None = None,
+        page: str | None = None,
     ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.retry_after = retry_after
         self.migrate_to_chat_id = migrate_to_chat_id
+        self.page = page  # a body that is not JSON (an HTML error page), sent as it is
 
     def payload(self) -> JsonDict:
         body: JsonDict = {"ok": False, "error_code": self.status, "description": self.description}

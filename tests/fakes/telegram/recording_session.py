@@ -76,6 +76,9 @@ class RecordingSession(BaseSession):
     def flood_after(self, n_per_minute: int, chat_id: int | str | None = None) -> None:
         self.telegram.flood_after(n_per_minute, chat_id)
 
+    def fail_next_with_page(self, method: str, times: int = 1, status: int = 502) -> None:
+        self.telegram.fail_next_with_page(method, times, status)
+
     def serve_content(self, url: str, data: bytes) -> None:
         """Bytes that `stream_content(url)` returns (e.g. for `URLInputFile`)."""
         self._content[url] = data
@@ -110,8 +113,9 @@ class RecordingSession(BaseSession):
             # Long polling with nothing queued: yield instead of spinning the loop.
             await asyncio.sleep(min(float(params.get("timeout") or 0), 0.05))
         call = self.telegram.answer(method.__api_method__, params, files, names)
+        content = call.page if call.page is not None else self.json_dumps(call.response)
         response = self.check_response(
-            bot=bot, method=method, status_code=call.status, content=self.json_dumps(call.response)
+            bot=bot, method=method, status_code=call.status, content=content
         )
         return cast(TelegramType, response.result)
 
