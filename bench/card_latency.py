@@ -30,7 +30,7 @@ from aiogram.filters import Filter
 from aiogram.types import Message
 
 from bot.app import build_app
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.run import freeze_startup_heap
 from tests.fakes.telegram import RecordingSession, make_bot, message_update
 
@@ -117,8 +117,9 @@ def upstream(item_ids: list[str]) -> httpx.MockTransport:
     return httpx.MockTransport(answer)
 
 
-async def main(chatter: int, links: int, redis_url: str | None) -> None:
-    settings = load_settings(
+def bench_settings(redis_url: str | None) -> Settings:
+    """No limit but the bot's own work: quotas, budget and pacing out of the way."""
+    return load_settings(
         bot_token="42:BENCH",
         catbuy_api_key="cbk_bench",
         redis_url=redis_url,
@@ -129,6 +130,10 @@ async def main(chatter: int, links: int, redis_url: str | None) -> None:
         telegram_send_interval=0,
         _env_file=None,
     )
+
+
+async def main(chatter: int, links: int, redis_url: str | None) -> None:
+    settings = bench_settings(redis_url)
     chatter_batch = chatter_updates(chatter)
     floor, floor_bot = floor_dispatcher(), make_bot()
     session = RecordingSession()

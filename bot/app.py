@@ -32,6 +32,7 @@ from bot.balance.pacing import Pacer
 from bot.balance.upstream_gate import UpstreamGate
 from bot.cards.buy_links import buy_options
 from bot.cards.flood_guard import drain_seconds
+from bot.cards.inline import InlineCards
 from bot.cards.photo_download import PhotoDownloader
 from bot.cards.sending import CardSender
 from bot.cards.service import CardService
@@ -102,6 +103,7 @@ class Services:
     cards: CardStore
     card_service: CardService
     card_taps: CardTaps
+    inline_cards: InlineCards
     notifier: AdminNotifier
     resolver: ShortLinkResolver
     ledger: QuotaLedger
@@ -181,11 +183,12 @@ def create_dispatcher(
     provide = HandOverServices(services)
     # At the tree's root, before its filters: an admins-only router's filter
     # reads the settings as its handlers do.
-    for observer in (tree.message, tree.callback_query, tree.my_chat_member):
+    for observer in (tree.message, tree.callback_query, tree.my_chat_member, tree.inline_query):
         observer.outer_middleware(provide)
     for kind, observer in (
         ("message", dispatcher.message),
         ("callback", dispatcher.callback_query),
+        ("inline", dispatcher.inline_query),
     ):
         observer.middleware(UpdateOutcomes(services.metrics, kind))
         observer.middleware(i18n_middleware)
@@ -299,6 +302,8 @@ async def build_app(
         card_taps = CardTaps(
             cards, sender, i18n, settings.buy_url_template, buy=buy_options(settings)
         )
+        inline_cards = InlineCards(bot, lookup, cards, sender, store, settings, agent_prefs)
+        closing.push_async_callback(inline_cards.aclose)
         risk = RiskService(
             catbuy,
             gate,
@@ -314,6 +319,7 @@ async def build_app(
             cards=cards,
             card_service=card_service,
             card_taps=card_taps,
+            inline_cards=inline_cards,
             notifier=notifier,
             resolver=resolver,
             ledger=ledger,

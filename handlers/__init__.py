@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, agent, card, hints, lang, links, membership, risk, start
+from handlers import admin, agent, card, hints, inline, lang, links, membership, risk, start
 from handlers.filters import IsCommand
 
 
@@ -29,6 +29,10 @@ def create_router() -> Router:
     )
     root = Router(name="bot")
     root.include_routers(
-        links.create_router(), commands, membership.create_router(), hints.create_router()
+        links.create_router(),
+        commands,
+        membership.create_router(),
+        hints.create_router(),
+        inline.create_router(),
     )
     return root

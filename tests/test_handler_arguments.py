@@ -27,9 +27,9 @@ from tests.fakes.telegram import RecordingSession
 # aiogram's own data (the Dispatcher, the user context, the locale middleware);
 # no FSM: the Dispatcher runs without it.
 AIOGRAM_DATA = {*DispatcherData.__annotations__, *UserContextData.__annotations__}
-# The locale middleware's, on messages and taps only ("lang": the user's locale).
+# The locale middleware's, on messages, taps and inline queries ("lang": the user's locale).
 LOCALE_DATA = {*I18nData.__annotations__, "lang"}
-LOCALE_EVENTS = {"message", "callback_query"}
+LOCALE_EVENTS = {"message", "callback_query", "inline_query"}
 # What a filter hands the handler it passes.
 FILTER_DATA: dict[type, set[str]] = {Command: {"command"}, CallbackQueryFilter: {"callback_data"}}
 SERVICES = {field.name for field in fields(Services)}

@@ -54,19 +54,22 @@ def free_card(
     buy: BuyOptions,
     lang: str,
     breaker_cooldown: int = 300,
+    reason: str | None = None,
 ) -> FreeCard:
     """The free link card for ``ref``, refused for ``refusal``, in ``lang``.
 
     ``agent``: the chat's chosen agent (its button comes first among the
     agents); ``breaker_cooldown``: how long paid calls pause after the breaker
-    opened, the longest the shopper waits for details then.
+    opened, the longest the shopper waits for details then; ``reason``: the
+    line to show instead of the refusal's own.
     """
     i18n = I18n.get_current(no_error=True)
     with i18n.use_locale(lang) if i18n is not None else nullcontext():
         heading = _("{marketplace} item {id}").format(
             marketplace=PLATFORM_NAMES[ref.platform], id=ref.item_id
         )
-        text = f"🔗 <b>{heading}</b>\nℹ️ {free_reason(refusal, breaker_cooldown)}"
+        why = reason if reason is not None else free_reason(refusal, breaker_cooldown)
+        text = f"🔗 <b>{heading}</b>\nℹ️ {why}"
         rows = bottom_rows(ref, buy, agent)
         if buy.agent_choice:
             rows.extend(agent_rows(ref, buy, agent, limit=OTHER_AGENTS_SHOWN))
@@ -95,5 +98,7 @@ def free_reason(refusal: Refused, breaker_cooldown: int) -> str:
             return _(
                 "Product details are temporarily unavailable: paste the link again in {time}."
             ).format(time=duration(breaker_cooldown))
+        case Failure.TIMEOUT:  # inline mode: the look-up goes on and fills the cache
+            return _("Details are on the way: ask again in a moment.")
         case _:
             return _("The bot is busy: paste the link again in a minute for the details.")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypedDict, TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
@@ -63,6 +63,27 @@ class Destination:
     thread_id: int | None = None
 
 
+@dataclass(frozen=True)
+class InlineMessage:
+    """A card a user sent through inline mode: no chat, edited by its own id;
+    ``has_photo``: it went out as a photo (Telegram does not say so in a tap)."""
+
+    inline_message_id: str
+    has_photo: bool
+
+
+class _Where(TypedDict, total=False):
+    chat_id: int
+    message_id: int
+    inline_message_id: str
+
+
+def _where(message: Message | InlineMessage) -> _Where:
+    if isinstance(message, InlineMessage):
+        return {"inline_message_id": message.inline_message_id}
+    return {"chat_id": message.chat.id, "message_id": message.message_id}
+
+
 class CardSender:
     """Sends and edits cards, falling back from URL to uploaded bytes to text."""
 
@@ -78,7 +99,7 @@ class CardSender:
     async def send(self, to: Destination, view: CardView) -> Message:
         """Send a new card: with its photo, else as text (a chat that forbids media
         gets text at once)."""
-        if view.photo and self._usable(view.photo) and self._rights.may_send_photos(to.chat_id):
+        if view.photo and self.usable(view.photo) and self._rights.may_send_photos(to.chat_id):
             try:
                 return await self._by_reference(
                     view.photo, lambda photo: self._send_photo(to, photo, view)
@@ -111,22 +132,22 @@ class CardSender:
             allow_sending_without_reply=True,
         )
 
-    async def edit(self, message: Message, view: CardView, *, photo_changed: bool) -> None:
+    async def edit(
+        self, message: Message | InlineMessage, view: CardView, *, photo_changed: bool
+    ) -> None:
         """Edit ``message`` in place; "not modified" counts as done."""
+        where = _where(message)
+        has_photo = message.has_photo if isinstance(message, InlineMessage) else bool(message.photo)
         try:
-            if message.photo and view.photo and photo_changed:
-                await self._edit_media(message, view)
-            elif message.photo:
+            if has_photo and view.photo and photo_changed:
+                await self._edit_media(where, view, upload=not isinstance(message, InlineMessage))
+            elif has_photo:
                 await self._bot.edit_message_caption(
-                    chat_id=message.chat.id,
-                    message_id=message.message_id,
-                    caption=view.caption,
-                    reply_markup=view.keyboard,
+                    **where, caption=view.caption, reply_markup=view.keyboard
                 )
             else:
                 await self._bot.edit_message_text(
-                    chat_id=message.chat.id,
-                    message_id=message.message_id,
+                    **where,
                     text=view.caption,
                     reply_markup=view.keyboard,
                     disable_web_page_preview=True,
@@ -135,14 +156,15 @@ class CardSender:
             if not is_not_modified(error):
                 raise
 
-    async def _edit_media(self, message: Message, view: CardView) -> None:
+    async def _edit_media(self, where: _Where, view: CardView, *, upload: bool) -> None:
+        """Swap the photo; refused by URL, the bytes (not for inline messages, which
+        take no uploads), else keep the old photo and update the rest."""
         assert view.photo is not None
         try:
             await self._by_reference(
                 view.photo,
                 lambda photo: self._bot.edit_message_media(
-                    chat_id=message.chat.id,
-                    message_id=message.message_id,
+                    **where,
                     media=InputMediaPhoto(media=photo, caption=view.caption),
                     reply_markup=view.keyboard,
                 ),
@@ -150,14 +172,14 @@ class CardSender:
         except TelegramBadRequest as error:
             if not is_photo_refusal(error):
                 raise
-            data = await self._photos.fetch(view.photo) if self._usable(view.photo) else None
+            usable = upload and self.usable(view.photo)
+            data = await self._photos.fetch(view.photo) if usable else None
             if data is None:
                 self._unusable[view.photo] = True
             else:
                 try:
                     edited = await self._bot.edit_message_media(
-                        chat_id=message.chat.id,
-                        message_id=message.message_id,
+                        **where,
                         media=InputMediaPhoto(
                             media=BufferedInputFile(data, filename="photo.jpg"),
                             caption=view.caption,
@@ -173,14 +195,16 @@ class CardSender:
                     return
             # Keep the old photo, update the rest: the gallery and the choice move on.
             await self._bot.edit_message_caption(
-                chat_id=message.chat.id,
-                message_id=message.message_id,
-                caption=view.caption,
-                reply_markup=view.keyboard,
+                **where, caption=view.caption, reply_markup=view.keyboard
             )
 
-    def _usable(self, url: str) -> bool:
+    def usable(self, url: str) -> bool:
+        """False for a photo refused by URL and as bytes lately: text for a while."""
         return url not in self._unusable
+
+    def known_file_id(self, url: str) -> str | None:
+        """The file_id this process got for the photo at ``url``, if any."""
+        return self._file_ids.get(url)
 
     async def _upload(self, to: Destination, view: CardView) -> Message | None:
         assert view.photo is not None

@@ -113,6 +113,11 @@ class CardStore:
         self._cas = store.register_script(_COMPARE_AND_SET)
         self._items: LRUCache[str, Item] = LRUCache(ITEM_OBJECTS_KEPT, getsizeof=_objects)
 
+    @property
+    def ttl_seconds(self) -> int:
+        """How long a card's state lives after its last use."""
+        return self._ttl
+
     @staticmethod
     def _key(token: str) -> str:
         return f"card:{token}"

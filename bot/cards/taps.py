@@ -25,7 +25,7 @@ from bot.cards.buy_links import BuyOptions
 from bot.cards.picker import VariantPicker
 from bot.cards.picker_view import page_sizes
 from bot.cards.rendering import MAX_BUTTONS, OWN_BUTTONS, VARIANT_PHOTO, card_photo, render_card
-from bot.cards.sending import CardSender
+from bot.cards.sending import CardSender, InlineMessage
 from bot.cards.state import CardBusy, CardState, CardStore
 from bot.items.item import Item
 from bot.telegram.callbacks import CardAct, CardTap
@@ -154,10 +154,17 @@ class CardTaps:
         self._pickers: LRUCache[int, tuple[Item, VariantPicker]] = LRUCache(PICKERS_KEPT)
 
     async def tap(
-        self, message: Message | None, tap: CardTap, answer: Callable[[str], Awaitable[object]]
+        self,
+        message: Message | InlineMessage | None,
+        tap: CardTap,
+        answer: Callable[[str], Awaitable[object]],
     ) -> None:
-        """Change the card, ``answer`` the tap at once (toast, "" for none), then redraw."""
-        if message is not None and not _shows_card(message, tap.token):
+        """Change the card, ``answer`` the tap at once (toast, "" for none), then redraw.
+
+        ``message``: the chat message tapped, or the inline message (its card
+        checked by the caller); None when Telegram no longer says which.
+        """
+        if isinstance(message, Message) and not _shows_card(message, tap.token):
             # Data of one card tapped on another message: a modified client.
             await answer(_toast(TapNote.INVALID))
             return
@@ -179,7 +186,7 @@ class CardTaps:
                 del self._turns[tap.token]
 
     async def _change(
-        self, message: Message | None, tap: CardTap, turns: _Turns
+        self, message: Message | InlineMessage | None, tap: CardTap, turns: _Turns
     ) -> tuple[str, bool]:
         """Store the tap's change: the tap's answer, and whether to redraw."""
         outcome: list[TapResult] = []
@@ -189,7 +196,7 @@ class CardTaps:
             return outcome[0].state or state
 
         try:
-            updated = await self._cards.update(tap.token, change) if message else None
+            updated = await self._cards.update(tap.token, change) if message is not None else None
         except CardBusy:  # many taps on one card at once, in a busy group
             return _("Many taps at once: please tap again."), False
         if updated is None:
@@ -198,7 +205,7 @@ class CardTaps:
             turns.shown = updated[0]
         return _toast(outcome[0].note), outcome[0].state is not None
 
-    async def _redraw(self, message: Message, token: str, turns: _Turns) -> None:
+    async def _redraw(self, message: Message | InlineMessage, token: str, turns: _Turns) -> None:
         """Draw what is stored, until the card shows it.
 
         Another replica may store (and draw) a later tap while this edit waits
@@ -264,6 +271,10 @@ def _shows_card(message: Message, token: str) -> bool:
         for row in markup.inline_keyboard
         for button in row
     )
+
+
+def invalid_tap_text() -> str:
+    return _toast(TapNote.INVALID)
 
 
 def _toast(note: TapNote) -> str:

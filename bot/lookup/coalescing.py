@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from bot.balance.in_flight import InFlight
 from bot.balance.upstream_gate import StoreDown
+from bot.items.item import ItemRef
 from bot.lookup.admission import Admission, Answered, Locked
 from bot.lookup.item_cache import CacheEntry, EntryKind, ItemCache
 from bot.lookup.paid_call import Ask, PaidCall
@@ -60,6 +61,11 @@ class SharedLookups:
             if isinstance(result, Found):
                 return replace(result, coalesced=not result.cached, notify_admins=None)
             return replace(result, notify_admins=None)
+
+    async def cached(self, ref: ItemRef, lang: str) -> LookupResult | None:
+        """The answer in the cache (an item, "not found", a held failure), if any."""
+        entry = await self._cache.get(ref, lang)
+        return None if entry is None else _from_entry(entry, cached=True)
 
     async def _resolve(self, ask: Ask) -> LookupResult:
         """The in-process leader: the cached answer, or the cross-process lock (and the

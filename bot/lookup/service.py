@@ -108,6 +108,17 @@ class LookupService:
         self._count(result)
         return result
 
+    async def cached(self, ref: ItemRef, lang: str) -> LookupResult | None:
+        """The cached answer, free (no quota, no upstream call); None when nothing is
+        cached or the store is unreachable (a look-up then decides)."""
+        try:
+            result = await self._shared.cached(ref, lang)
+        except RedisError:
+            return None
+        if result is not None:
+            self._count(result)
+        return result
+
     async def aclose(self) -> None:
         """At shutdown: stop the background work."""
         await self._admission.aclose()

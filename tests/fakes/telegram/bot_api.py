@@ -17,6 +17,7 @@ from aiogram.types import Update
 
 from tests.fakes.telegram.calls import SentCall
 from tests.fakes.telegram.flood import FloodLimits
+from tests.fakes.telegram.inline import InlineMode
 from tests.fakes.telegram.keyboards import check_reply_markup
 from tests.fakes.telegram.limits import (
     BAD_GATEWAY_PAGE,
@@ -62,6 +63,7 @@ class FakeTelegram:
         self._update_ids = itertools.count(1)
         self._returned: set[int] = set()
         self._upload_names: dict[str, str] = {}
+        self.inline = InlineMode()
         self._members = ChatMembers()
 
     def forget(self) -> None:
@@ -236,6 +238,7 @@ class FakeTelegram:
             "editMessageCaption": self._edit_caption,
             "editMessageMedia": self._edit_media,
             "editMessageReplyMarkup": self._edit_reply_markup,
+            "answerInlineQuery": lambda p, _f: self.inline.answer(p),
             "deleteMessage": self._delete_message,
             "getFile": lambda p, _: self._store.get_file(p),
             "getChatMember": lambda p, _: self._members.get(p),
@@ -325,7 +328,18 @@ class FakeTelegram:
         has_photo: bool,
         wrong_kind: str | None,
         photo: tuple[list[JsonDict], str] | None = None,
+        media: Any = None,
     ) -> Any:
+        if "inline_message_id" in params:
+            reference = None if media is None else str(media)
+            return self.inline.edit(
+                params,
+                content=content,
+                has_photo=has_photo,
+                wrong_kind=wrong_kind,
+                photo=reference,
+                uploaded=reference is not None and reference.startswith("attach://"),
+            )
         edited = self._store.edit(
             params, content=content, has_photo=has_photo, wrong_kind=wrong_kind, photo=photo
         )
@@ -343,8 +357,16 @@ class FakeTelegram:
         media = params.get("media")
         if not isinstance(media, dict):
             raise bad_request("Bad Request: can't parse InputMedia JSON object")
-        photo = self._store.photo(media.get("media"), files)
         content = checked_caption(media.get("caption"), media.get("parse_mode"), media)
+        if "inline_message_id" in params:  # checked there: no uploads, no photo sizes
+            return self._edit(
+                params,
+                content=content,
+                has_photo=True,
+                wrong_kind=NO_MEDIA_TO_EDIT,
+                media=media.get("media"),
+            )
+        photo = self._store.photo(media.get("media"), files)
         return self._edit(
             params, content=content, has_photo=True, wrong_kind=NO_MEDIA_TO_EDIT, photo=photo
         )
