@@ -45,9 +45,19 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1
 RUN groupadd --system catbuy \
     && useradd --system --gid catbuy --home-dir /app --no-create-home --shell /usr/sbin/nologin catbuy
+# The /stats chart: matplotlib's own DejaVu Sans has Latin and Cyrillic; this small
+# font adds the Chinese glyphs (without it, Chinese admins get English chart labels).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
 # An empty working directory: no source here; the bot reads a mounted /app/.env if any.
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
+# matplotlib's font list, built once here rather than at the first chart of every
+# container (in a directory the bot's user may write, or matplotlib warns and uses
+# a temporary one).
+ENV MPLCONFIGDIR=/opt/matplotlib
+RUN python -c "import matplotlib.font_manager" && chown -R catbuy:catbuy /opt/matplotlib
 USER catbuy
 
 # Webhook mode's WEB_SERVER_PORT default; expose METRICS_PORT too if you set it.

@@ -1,17 +1,19 @@
-"""/quota for everyone, /stats for admins in a private chat."""
+"""/quota for everyone; /stats (a chart) and /stats csv (a file) for admins in private."""
 
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.filters import Command
-from aiogram.types import Message
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 from redis.exceptions import RedisError
 
+from bot.balance.daily_usage import DailyCounters
 from bot.cards.refusals import store_down_text
 from bot.config import Settings
 from bot.lookup.service import LookupService
-from bot.reports.usage_view import quota_text, stats_text
+from bot.reports.dashboard import CSV_DAYS, stats_chart, stats_csv
+from bot.reports.usage_view import quota_text
 from bot.risk.service import RiskService
 from handlers.filters import FromAdmin, InPrivate, in_private, quota_holder
 
@@ -34,17 +36,45 @@ async def on_quota(message: Message, lookup: LookupService, settings: Settings) 
     )
 
 
-async def on_stats(message: Message, lookup: LookupService, risk: RiskService) -> None:
-    """An admin in a private chat (the router's filters): today's use and spend."""
+async def on_stats(
+    message: Message,
+    command: CommandObject,
+    lookup: LookupService,
+    risk: RiskService,
+    counters: DailyCounters,
+) -> None:
+    """An admin in a private chat (the router's filters): the last 30 days as a chart
+    with today's figures, or with ``csv`` the daily history as a file."""
+    what = (command.args or "").strip().lower()
+    if what not in ("", "csv"):
+        await message.answer(_("Use /stats for the chart, or /stats csv for the daily file."))
+        return
     user_id = message.from_user.id if message.from_user else 0
     try:
-        stats = await lookup.daily_stats()
-        quota = await lookup.quota(user_id, is_admin=True)
-        risk_stats = await risk.today()
+        if what == "csv":
+            await _send_csv(message, counters)
+        else:
+            await _send_chart(message, counters, lookup, risk, user_id)
     except RedisError:
         await message.answer(store_down_text())
-        return
-    await message.answer(stats_text(stats, quota, risk_stats))
+
+
+async def _send_chart(
+    message: Message,
+    counters: DailyCounters,
+    lookup: LookupService,
+    risk: RiskService,
+    admin_id: int,
+) -> None:
+    chart = await stats_chart(counters, lookup, risk, admin_id)
+    photo = BufferedInputFile(chart.png, filename="stats.png")
+    await message.answer_photo(photo, caption=chart.caption)
+
+
+async def _send_csv(message: Message, counters: DailyCounters) -> None:
+    name, data = await stats_csv(counters)
+    caption = _("Daily figures for the last {days} days (UTC).").format(days=CSV_DAYS)
+    await message.answer_document(BufferedInputFile(data, filename=name), caption=caption)
 
 
 async def on_stats_in_group(message: Message) -> None:

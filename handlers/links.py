@@ -31,7 +31,16 @@ async def on_link(
     is_group = not in_private(message)
     user_id = quota_holder(message)
     topic = message.message_thread_id if message.is_topic_message else None
-    paste = Paste(message.chat.id, is_group, user_id, message.message_id, lang, items, topic)
+    paste = Paste(
+        message.chat.id,
+        is_group,
+        user_id,
+        message.message_id,
+        lang,
+        items,
+        topic,
+        chat_title=message.chat.title,
+    )
     await card_service.answer(paste)
 
 

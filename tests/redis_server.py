@@ -19,9 +19,13 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """One redis-server process; ``stop``/``start`` simulate an outage."""
+    """One redis-server process; ``stop``/``start`` simulate an outage.
 
-    def __init__(self) -> None:
+    ``appendonly``: keep an append-only file, so a restart keeps the data as a
+    production Redis with AOF does."""
+
+    def __init__(self, *, appendonly: bool = False) -> None:
+        self.appendonly = appendonly
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
@@ -45,7 +49,7 @@ class RedisServer:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.appendonly else "no",
                 "--dir",
                 self.dir,
             ],
@@ -69,8 +73,8 @@ class RedisServer:
 
 
 @contextmanager
-def running_redis() -> Iterator[RedisServer]:
-    server = RedisServer()
+def running_redis(*, appendonly: bool = False) -> Iterator[RedisServer]:
+    server = RedisServer(appendonly=appendonly)
     server.start()
     try:
         yield server

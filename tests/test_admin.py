@@ -16,7 +16,8 @@ async def test_stats_count_todays_paid_and_free_look_ups(bot: Harness, catbuy: F
     await bot.feed(message_update(LINK, user_id=6))  # cached
     bot.clear()
     await bot.feed(message_update("/stats", user_id=ADMIN_ID))
-    [text] = bot.messages()
+    [chart] = bot.sent("sendPhoto")
+    text = chart.params["caption"]
     assert "Paid look-ups: 1" in text
     assert "Cache hits: 1 · coalesced: 0 · free share: 50%" in text
     assert "Budget left: 999 of 1,000" in text

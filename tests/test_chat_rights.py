@@ -8,6 +8,7 @@ from typing import Any
 
 from aiogram.types import Update
 
+from bot.balance.usage_figures import Counter
 from tests.conftest import FIXTURES
 from tests.fakes.catbuy_server import FakeCatBuy
 from tests.fakes.telegram import BOT_ID, message_update
@@ -141,6 +142,8 @@ async def test_a_group_flooding_past_telegram_s_rate_pays_for_no_card_it_cannot_
         assert catbuy.calls == 2 and len(bot.cards()) == 2
         assert not bot.messages()  # silence: a note would queue behind the window too
         assert 'quota_refusals_total{kind="group_flood"} 1.0' in bot.app.metrics.render().decode()
+        today = await bot.app.services.counters.snapshot()
+        assert (today[Counter.REFUSED_FLOOD], today.refusals) == (1, 1)
 
 
 async def test_a_burst_in_a_flooding_group_counts_the_cards_still_being_looked_up(

@@ -488,3 +488,30 @@ class _UnknownMethod(SendMessage):
 
     def __init__(self) -> None:
         super().__init__(chat_id=1, text="x")
+
+
+async def test_send_document_takes_an_upload_with_its_name_and_the_rules(bot: Bot) -> None:
+    sent = await bot.send_document(
+        1001, BufferedInputFile(b"date,n\n", filename="stats.csv"), caption="<b>csv</b>"
+    )
+    assert sent.document is not None and sent.caption == "csv"
+    assert (sent.document.file_name, sent.document.file_size) == ("stats.csv", 7)
+    again = await bot.send_document(1001, sent.document.file_id)
+    assert again.document is not None and again.document.file_id == sent.document.file_id
+    with pytest.raises(TelegramBadRequest, match="file must be non-empty"):
+        await bot.send_document(1001, BufferedInputFile(b"", filename="empty.csv"))
+    with pytest.raises(TelegramBadRequest, match="caption is too long"):
+        await bot.send_document(1001, BufferedInputFile(b"x", filename="x"), caption="x" * 1025)
+    with pytest.raises(TelegramBadRequest, match="wrong file identifier"):
+        await bot.send_document(1001, "BQACnot-a-file")
+
+
+async def test_http_send_document_is_a_multipart_upload(http_bot: Bot, api: FakeBotApi) -> None:
+    sent = await http_bot.send_document(
+        1001, BufferedInputFile(b"a,b\n1,2\n", filename="catbuy-stats.csv"), caption="c"
+    )
+    assert sent.document is not None and sent.document.file_name == "catbuy-stats.csv"
+    call = await api.wait_for("sendDocument")
+    assert call.upload(call.params["document"]) == b"a,b\n1,2\n"
+    field = call.params["document"].removeprefix("attach://")
+    assert call.file_names == {field: "catbuy-stats.csv"}

@@ -109,6 +109,15 @@ def test_chatty_loggers_are_quiet_at_info(output: io.StringIO) -> None:
     assert "Update id=1" not in output.getvalue()
 
 
+def test_the_chart_s_libraries_are_quiet_at_debug(output: io.StringIO) -> None:
+    setup_logging("DEBUG", "text", [], stream=output)
+    logging.getLogger("matplotlib.font_manager").debug("findfont: score(FontEntry(...)) = 10")
+    logging.getLogger("PIL.PngImagePlugin").debug("STREAM b'IHDR' 16 13")
+    logging.getLogger("bot.x").debug("kept")
+    assert output.getvalue().splitlines() and output.getvalue().rstrip().endswith("kept")
+    assert "findfont" not in output.getvalue() and "IHDR" not in output.getvalue()
+
+
 def test_json_lines_carry_outcome_fields(output: io.StringIO) -> None:
     setup_logging("DEBUG", "json", [KEY], stream=output)
     log = logging.getLogger("bot.lookup.service")

@@ -1,13 +1,15 @@
-"""Today's usage counters for ``/stats``: paid calls, cache hits, refusals, spend.
+"""The daily usage counters behind ``/stats``: paid calls, cache hits, refusals, spend.
 
-Counters live in one hash per UTC day in the store (Redis ``TIME`` picks the
-day, so replicas agree), and expire two days later. Counting costs a look-up
-no round trip: counts gather in the process and go to the store in one write
-at most ``FLUSH_SECONDS`` later, before every read, and at shutdown. So
-another replica's counts show up to a second late, and a count made just
-before midnight may land on the new day. Counting is best-effort: a store
-hiccup never fails a look-up over a statistic (the counts wait for the next
-write).
+Each UTC day (Redis ``TIME`` picks the day, so replicas agree) has a hash of
+counts and a sorted set of paid look-ups per group, both kept
+``RETAIN_DAYS`` after the day ends; group titles live in one hash beside
+them. Counting costs a look-up no round trip: counts gather in the process
+and go to the store in one script call (``HINCRBY``/``ZINCRBY``, so replicas
+writing at once lose nothing) at most ``FLUSH_SECONDS`` later, before every
+read, and at shutdown. So another replica's counts show up to a second late,
+and a count made just before midnight may land on the new day. Counting is
+best-effort: a store hiccup never fails a look-up over a statistic (the
+counts wait for the next write).
 """
 
 from __future__ import annotations
@@ -15,129 +17,110 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter as Tally
-from dataclasses import dataclass
-from decimal import Decimal
-from enum import StrEnum
+from collections.abc import Callable
 
+from cachetools import TTLCache
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.balance.usage_figures import LOOKUP_PRICE, RISK_CHECK_PRICE, Counter, DailyStats
+from bot.balance.usage_history import HISTORY_SCRIPT, History, parse_history
+
+__all__ = ["LOOKUP_PRICE", "RISK_CHECK_PRICE", "Counter", "DailyCounters", "DailyStats"]
+
 log = logging.getLogger(__name__)
 
-# The upstream's documented pay-as-you-go prices.
-LOOKUP_PRICE = Decimal("0.004")
-RISK_CHECK_PRICE = Decimal("0.03")
-
-_DAY_TTL = 2 * 86400
+# A day's figures stay this long after the day ends: the history promises 90 days.
+RETAIN_DAYS = 100
 FLUSH_SECONDS = 1.0
+# A group's title is written again at most this often per process (and when it changes).
+_TITLE_REFRESH_SECONDS = 6 * 3600
+_TITLES_REMEMBERED = 10_000
+_TITLE_CHARS = 64
 
-# ARGV: prefix, ttl, then field/amount pairs.
+# ARGV: prefix, retention seconds, the clock ("" = Redis TIME), the number of
+# counter pairs, counter field/amount pairs, the number of group pairs, group
+# id/paid pairs, then group id/title pairs. Keys expire at a fixed time after
+# their day's end, so late writes never stretch a day's life.
 _COUNT = """
-local day = math.floor(tonumber(redis.call('TIME')[1]) / 86400)
+local now = ARGV[3]
+if now == '' then now = redis.call('TIME')[1] end
+local day = math.floor(tonumber(now) / 86400)
 local key = ARGV[1] .. ':' .. day
-for i = 3, #ARGV, 2 do redis.call('HINCRBY', key, ARGV[i], ARGV[i + 1]) end
-redis.call('EXPIRE', key, ARGV[2])
+local expire_at = (day + 1) * 86400 + tonumber(ARGV[2])
+local i = 5
+local n = tonumber(ARGV[4])
+for j = i, i + 2 * n - 1, 2 do redis.call('HINCRBY', key, ARGV[j], ARGV[j + 1]) end
+if n > 0 then redis.call('EXPIREAT', key, expire_at) end
+i = i + 2 * n
+n = tonumber(ARGV[i])
+i = i + 1
+local groups = key .. ':groups'
+for j = i, i + 2 * n - 1, 2 do redis.call('ZINCRBY', groups, ARGV[j + 1], ARGV[j]) end
+if n > 0 then redis.call('EXPIREAT', groups, expire_at) end
+i = i + 2 * n
+local titles = ARGV[1] .. ':titles'
+for j = i, #ARGV, 2 do redis.call('HSET', titles, ARGV[j], ARGV[j + 1]) end
+if i <= #ARGV then redis.call('EXPIREAT', titles, expire_at) end
 return 1
 """
 
-_READ = """
-local day = math.floor(tonumber(redis.call('TIME')[1]) / 86400)
-return redis.call('HGETALL', ARGV[1] .. ':' .. day)
-"""
-
-
-class Counter(StrEnum):
-    """What is counted per day."""
-
-    PAID_LOOKUPS = "paid_lookups"
-    CACHE_HITS = "cache_hits"
-    COALESCED = "coalesced"
-    NOT_FOUND = "not_found"
-    REFUSED_USER = "refused_user"
-    REFUSED_CHAT = "refused_chat"
-    REFUSED_BUDGET = "refused_budget"
-    REFUSED_BREAKER = "refused_breaker"
-    BUSY = "busy"
-    TIMEOUTS = "timeouts"
-    UPSTREAM_ERRORS = "upstream_errors"
-    RISK_CHECKS = "risk_checks"
-
-
-@dataclass(frozen=True, slots=True)
-class DailyStats:
-    """Today's (UTC) figures; money is estimated from the documented prices."""
-
-    counts: dict[Counter, int]
-
-    def __getitem__(self, counter: Counter) -> int:
-        return self.counts.get(counter, 0)
-
-    @property
-    def paid_lookups(self) -> int:
-        return self[Counter.PAID_LOOKUPS]
-
-    @property
-    def cache_hits(self) -> int:
-        return self[Counter.CACHE_HITS]
-
-    @property
-    def coalesced(self) -> int:
-        return self[Counter.COALESCED]
-
-    @property
-    def risk_checks(self) -> int:
-        return self[Counter.RISK_CHECKS]
-
-    @property
-    def quota_refusals(self) -> int:
-        refusals = (Counter.REFUSED_USER, Counter.REFUSED_CHAT, Counter.REFUSED_BUDGET)
-        return sum(self[c] for c in refusals)
-
-    @property
-    def hit_rate(self) -> float:
-        """Share of answered look-ups that cost nothing (cache hits and coalesced)."""
-        free = self.cache_hits + self.coalesced
-        total = free + self.paid_lookups
-        return free / total if total else 0.0
-
-    @property
-    def lookup_spend(self) -> Decimal:
-        """Paid look-ups at the documented price (risk checks report their own cost)."""
-        return self.paid_lookups * LOOKUP_PRICE
-
-    @property
-    def saved_by_cache(self) -> Decimal:
-        """What the free answers would have cost as paid look-ups."""
-        return (self.cache_hits + self.coalesced) * LOOKUP_PRICE
-
 
 class DailyCounters:
-    """Per-day counters in the store (see the module docstring)."""
+    """Per-day counters in the store (see the module docstring).
 
-    def __init__(self, store: Redis, *, prefix: str = "cb:stats") -> None:
+    ``clock`` (seconds since the epoch) stands in for Redis ``TIME``: tests
+    cross a midnight or go back in time with it.
+    """
+
+    def __init__(
+        self,
+        store: Redis,
+        *,
+        prefix: str = "cb:stats",
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self._prefix = prefix
+        self._clock = clock
         self._count = store.register_script(_COUNT)
-        self._read = store.register_script(_READ)
+        self._history = store.register_script(HISTORY_SCRIPT)
         self._pending: Tally[Counter] = Tally()
+        self._pending_groups: Tally[int] = Tally()
+        self._pending_titles: dict[int, str] = {}
+        # Titles written lately: a busy group's title is not rewritten on every flush.
+        self._titles_written: TTLCache[int, str] = TTLCache(
+            _TITLES_REMEMBERED, _TITLE_REFRESH_SECONDS
+        )
         self._flusher: asyncio.Task[None] | None = None
 
-    def count(self, counter: Counter, amount: int = 1) -> None:
-        """Add to today's ``counter``: written to the store within ``FLUSH_SECONDS``."""
+    def count(self, counter: Counter, amount: int = 1, *, chat_id: int | None = None) -> None:
+        """Add to today's ``counter``: written to the store within ``FLUSH_SECONDS``.
+
+        A paid look-up made in a group (``chat_id``) counts for that group too.
+        """
         self._pending[counter] += amount
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush_soon())
+        if chat_id is not None and counter is Counter.PAID_LOOKUPS:
+            self._pending_groups[chat_id] += amount
+        self._flush_later()
+
+    def note_group(self, chat_id: int, title: str | None) -> None:
+        """Remember a group's title for ``/stats`` (written with the next counts)."""
+        title = " ".join((title or "").split())[:_TITLE_CHARS]
+        if not title or self._titles_written.get(chat_id) == title:
+            return
+        self._pending_titles[chat_id] = title
+        self._flush_later()
 
     async def snapshot(self) -> DailyStats:
         """Today's figures (raises the store's error when it is unreachable)."""
+        return (await self.history(1)).today.stats
+
+    async def history(self, days: int, *, top_groups: int = 0) -> History:
+        """The last ``days`` UTC days, today last, and today's ``top_groups`` groups by
+        paid look-ups (raises the store's error when it is unreachable)."""
         await self.flush()
-        raw = await self._read(args=[self._prefix])
-        known = {c.value: c for c in Counter}
-        counts: dict[Counter, int] = {}
-        for name, value in zip(raw[::2], raw[1::2], strict=True):
-            key = name.decode() if isinstance(name, bytes) else str(name)
-            if key in known:
-                counts[known[key]] = int(value)
-        return DailyStats(counts)
+        raw = await self._history(args=[self._prefix, days, top_groups, self._now()])
+        return parse_history(raw)
 
     async def flush(self) -> None:
         """Write the counts made so far (also at shutdown); on a store failure they wait."""
@@ -145,14 +128,31 @@ class DailyCounters:
         if timer is not None and timer is not asyncio.current_task():
             timer.cancel()
         pending, self._pending = self._pending, Tally()
-        if not pending:
+        groups, self._pending_groups = self._pending_groups, Tally()
+        titles, self._pending_titles = self._pending_titles, {}
+        if not (pending or groups or titles):
             return
-        pairs = [part for c, n in pending.items() for part in (c.value, n)]
+        args: list[str | int] = [self._prefix, RETAIN_DAYS * 86400, self._now(), len(pending)]
+        args += [part for c, n in pending.items() for part in (c.value, n)]
+        args.append(len(groups))
+        args += [part for chat, n in groups.items() for part in (chat, n)]
+        args += [part for chat, title in titles.items() for part in (chat, title)]
         try:
-            await self._count(args=[self._prefix, _DAY_TTL, *pairs])
+            await self._count(args=args)
         except RedisError:
             log.debug("store unreachable: counts kept for the next write")
             self._pending.update(pending)
+            self._pending_groups.update(groups)
+            self._pending_titles = titles | self._pending_titles
+            return
+        self._titles_written.update(titles)
+
+    def _flush_later(self) -> None:
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_soon())
+
+    def _now(self) -> str:
+        return "" if self._clock is None else str(int(self._clock()))
 
     async def _flush_soon(self) -> None:
         await asyncio.sleep(FLUSH_SECONDS)

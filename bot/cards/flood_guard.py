@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 
@@ -54,12 +54,20 @@ class Verdict(Enum):
 class FloodGuard:
     """Decides which pastes are looked up, from their chat's queue of cards.
 
-    ``look_up_seconds``: the longest a look-up takes (``CATBUY_TIMEOUT_SECONDS``).
+    ``look_up_seconds``: the longest a look-up takes (``CATBUY_TIMEOUT_SECONDS``);
+    ``on_flood``: told of each paste turned away because its chat floods.
     """
 
     def __init__(
-        self, rights: ChatRights, limits: TelegramLimits, metrics: Metrics, look_up_seconds: float
+        self,
+        rights: ChatRights,
+        limits: TelegramLimits,
+        metrics: Metrics,
+        look_up_seconds: float,
+        *,
+        on_flood: Callable[[], None] | None = None,
     ) -> None:
+        self._on_flood = on_flood
         self._rights = rights
         self._limits = limits
         self._metrics = metrics
@@ -96,6 +104,8 @@ class FloodGuard:
             log.warning("chat %s is flooding: paste not looked up", chat_id)
             kind = "group_flood" if is_group else "chat_flood"
             self._metrics.quota_refusals.labels(kind=kind).inc()
+            if self._on_flood is not None:
+                self._on_flood()
             return Verdict.SILENCE
         if self._stop_deadline is None:
             return Verdict.LOOK_UP

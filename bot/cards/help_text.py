@@ -30,6 +30,7 @@ def help_text(*, is_admin: bool, max_items: int, agent_choice: bool = False) -> 
             "",
             _("<b>Admin</b>"),
             _("/stats: today's look-ups, cache hits, budget and spend"),
+            _("/stats csv: the daily figures of the last 90 days as a file"),
             _("/risk &lt;type&gt; &lt;value&gt;: check a customer against the blacklist"),
             _("/risklog: the last risk checks"),
         ]

@@ -55,7 +55,8 @@ CHAT_ACTION_EVERY = 4.5
 
 @dataclass(frozen=True)
 class Paste:
-    """Who pasted which items where; ``thread_id``: the forum topic, if any."""
+    """Who pasted which items where; ``thread_id``: the forum topic, if any;
+    ``chat_title``: the group's name, for the operator's figures."""
 
     chat_id: int
     is_group: bool
@@ -64,6 +65,7 @@ class Paste:
     lang: str
     items: CollectedItems
     thread_id: int | None = None
+    chat_title: str | None = None
 
 
 class CardService:
@@ -88,7 +90,13 @@ class CardService:
         self._rights = rights
         self._agents = agents
         self._buy = buy_options(settings)
-        self._guard = FloodGuard(rights, limits, metrics, settings.catbuy_timeout_seconds)
+        self._guard = FloodGuard(
+            rights,
+            limits,
+            metrics,
+            settings.catbuy_timeout_seconds,
+            on_flood=lookup.count_flood,
+        )
         self._opener = CardOpener(
             cards,
             sender,
@@ -121,6 +129,8 @@ class CardService:
             await self._say(paste, _("The bot is restarting. Paste the link again in a minute."))
         if verdict is not Verdict.LOOK_UP:
             return
+        if paste.is_group:
+            self._lookup.note_group(paste.chat_id, paste.chat_title)
 
         async def show_upload() -> None:
             await self._bot.send_chat_action(

@@ -130,6 +130,14 @@ class LookupService:
         (raises the store's error when it is unreachable)."""
         return await self._ledger.remaining(user_id, chat_id, exempt_user=is_admin)
 
+    def note_group(self, chat_id: int, title: str | None) -> None:
+        """Remember a group's title for the daily figures (written with the counts)."""
+        self._counters.note_group(chat_id, title)
+
+    def count_flood(self) -> None:
+        """A paste not looked up: its chat's cards could not be sent soon."""
+        self._counters.count(Counter.REFUSED_FLOOD)
+
     async def daily_stats(self) -> DailyStats:
         """What ``/stats`` shows (raises the store's error when it is unreachable)."""
         return await self._counters.snapshot()

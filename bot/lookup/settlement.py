@@ -35,7 +35,7 @@ class Settlement:
         counts as paid (so /stats adds up with the budget), whatever its answer; one
         that certainly was not gives the whole charge back."""
         if billed:
-            self._counters.count(Counter.PAID_LOOKUPS)
+            self._counters.count(Counter.PAID_LOOKUPS, chat_id=entered.charge.chat_id)
         else:
             await self.give_back(entered, budget=True)
 

@@ -29,8 +29,17 @@ MASK = "***"
 _KEY_SHAPE = r"cbk_[A-Za-z0-9]+"
 _TOKEN_SHAPE = r"(?<![0-9])\d{5,}:[A-Za-z0-9_-]{30,}"
 
-# Loggers that are chatty at INFO and print URLs or whole updates.
-_QUIET_LOGGERS = ("httpx", "httpcore", "aiogram.event", "aiohttp.access", "hpack")
+# Loggers that are chatty at INFO and print URLs or whole updates; and the
+# chart's libraries, which log every font file and PNG chunk at DEBUG.
+_QUIET_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "aiogram.event",
+    "aiohttp.access",
+    "hpack",
+    "matplotlib",
+    "PIL",
+)
 
 # Attributes every LogRecord has; anything else on a record came from `extra`.
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {

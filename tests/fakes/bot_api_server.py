@@ -205,7 +205,7 @@ class FakeBotApi(LocalServer):
         name = request.match_info["method"]
         method = _CANONICAL.get(name.lower(), name)
         try:
-            params, files = await _read_params(request)
+            params, files, names = await _read_params(request)
         except ValueError as error:
             return _json(400, {"ok": False, "error_code": 400, "description": str(error)})
         if method == "getUpdates":
@@ -213,7 +213,7 @@ class FakeBotApi(LocalServer):
         elif method in {"setWebhook", "deleteWebhook", "getWebhookInfo"}:
             call = self._webhook_method(method, params)
         else:
-            call = self.telegram.answer(method, params, files)
+            call = self.telegram.answer(method, params, files, names)
         if self.echo:
             _echo(call)
         if call.page is not None:
@@ -304,10 +304,14 @@ def _valid_secret(secret: str) -> bool:
     return 1 <= len(secret) <= 256 and set(secret) <= allowed
 
 
-async def _read_params(request: web.Request) -> tuple[JsonDict, dict[str, bytes]]:
-    """Params from the query string and a JSON, form or multipart body, decoded like Telegram."""
+async def _read_params(
+    request: web.Request,
+) -> tuple[JsonDict, dict[str, bytes], dict[str, str]]:
+    """Params from the query string and a JSON, form or multipart body, decoded like
+    Telegram; uploads by field name, and their file names."""
     raw: dict[str, Any] = dict(request.query)
     files: dict[str, bytes] = {}
+    names: dict[str, str] = {}
     if request.content_type == "application/json" and request.can_read_body:
         try:
             body = await request.json()
@@ -318,9 +322,11 @@ async def _read_params(request: web.Request) -> tuple[JsonDict, dict[str, bytes]
         for key, value in (await request.post()).items():
             if isinstance(value, web.FileField):
                 files[key] = value.file.read()
+                if value.filename:
+                    names[key] = value.filename
             else:
                 raw[key] = value
-    return {key: _decode(key, value) for key, value in raw.items()}, files
+    return {key: _decode(key, value) for key, value in raw.items()}, files, names
 
 
 def _decode(key: str, value: Any) -> Any:

@@ -62,6 +62,7 @@ class FakeTelegram:
         self._updates: list[JsonDict] = []
         self._update_ids = itertools.count(1)
         self._returned: set[int] = set()
+        self._upload_names: dict[str, str] = {}
         self.inline = InlineMode()
         self._members = ChatMembers()
 
@@ -189,9 +190,18 @@ class FakeTelegram:
 
     # answering --------------------------------------------------------------------
 
-    def answer(self, method: str, params: JsonDict, files: dict[str, bytes]) -> SentCall:
-        """Answer one call (recorded in `sent`): status and JSON body as Telegram would."""
-        call = SentCall(method=method, params=params, files=files)
+    def answer(
+        self,
+        method: str,
+        params: JsonDict,
+        files: dict[str, bytes],
+        file_names: dict[str, str] | None = None,
+    ) -> SentCall:
+        """Answer one call (recorded in `sent`): status and JSON body as Telegram would.
+
+        ``file_names``: the uploads' names by field, as the multipart body gave them."""
+        call = SentCall(method=method, params=params, files=files, file_names=file_names or {})
+        self._upload_names = call.file_names
         try:
             failures = self._failures.get(method)
             if failures:
@@ -223,6 +233,7 @@ class FakeTelegram:
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
             "sendMediaGroup": self._send_media_group,
+            "sendDocument": self._send_document,
             "editMessageText": self._edit_text,
             "editMessageCaption": self._edit_caption,
             "editMessageMedia": self._edit_media,
@@ -280,6 +291,15 @@ class FakeTelegram:
         check_reply_markup(params.get("reply_markup"))
         message = self._store.new_message(params, has_photo=True, content=content)
         message.photo, message.media_key = photo, media_key
+        return self._message_dict(message)
+
+    def _send_document(self, params: JsonDict, files: dict[str, bytes]) -> JsonDict:
+        document = self._store.document(params.get("document"), files, self._upload_names)
+        content = checked_caption(params.get("caption"), params.get("parse_mode"), params)
+        check_reply_markup(params.get("reply_markup"))
+        # A document carries a caption as a photo does.
+        message = self._store.new_message(params, has_photo=True, content=content)
+        message.document = document
         return self._message_dict(message)
 
     def _send_media_group(self, params: JsonDict, files: dict[str, bytes]) -> list[JsonDict]:

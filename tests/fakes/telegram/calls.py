@@ -17,6 +17,8 @@ class SentCall:
     method: str
     params: JsonDict
     files: dict[str, bytes] = field(default_factory=dict)
+    # The uploads' file names by field, as the multipart body gave them.
+    file_names: dict[str, str] = field(default_factory=dict)
     time: float = field(default_factory=monotonic)
     status: int = 200
     response: JsonDict = field(default_factory=dict)

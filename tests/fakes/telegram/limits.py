@@ -27,6 +27,10 @@ NOT_MODIFIED = (
 )
 WRONG_FILE = "Bad Request: wrong file identifier/HTTP URL specified"
 NO_PHOTO = "Bad Request: there is no photo in the request"
+NO_DOCUMENT = "Bad Request: there is no document in the request"
+# Uploads past the Bot API's 50 MB are refused by its front end, before any method runs.
+TOO_LARGE = "Request Entity Too Large"
+DOCUMENT_UPLOAD_LIMIT = 50 * 1024 * 1024
 EMPTY_FILE = "Bad Request: file must be non-empty"
 NO_TEXT_TO_EDIT = "Bad Request: there is no text in the message to edit"
 NO_CAPTION_TO_EDIT = "Bad Request: there is no caption in the message to edit"
@@ -68,7 +72,7 @@ TRUE_METHODS = frozenset(
         "close",
     }
 )
-SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendMediaGroup"})
+SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendMediaGroup", "sendDocument"})
 EDIT_METHODS = frozenset(
     {"editMessageText", "editMessageCaption", "editMessageMedia", "editMessageReplyMarkup"}
 )

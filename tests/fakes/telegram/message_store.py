@@ -11,11 +11,15 @@ from typing import Any
 
 from tests.fakes.telegram.keyboards import check_reply_markup
 from tests.fakes.telegram.limits import (
+    DOCUMENT_UPLOAD_LIMIT,
     EMPTY_FILE,
     MESSAGE_TO_EDIT_NOT_FOUND,
+    NO_DOCUMENT,
     NO_PHOTO,
     NOT_MODIFIED,
+    TOO_LARGE,
     WRONG_FILE,
+    BotApiRefusal,
     JsonDict,
     bad_request,
 )
@@ -32,6 +36,7 @@ class StoredMessage:
     content: ParsedText
     photo: list[JsonDict] = field(default_factory=list)
     media_key: str = ""
+    document: JsonDict | None = None
     reply_markup: JsonDict | None = None
     reply_to: int | None = None
 
@@ -126,6 +131,38 @@ class MessageStore:
             return self._photo_sizes(base, known.data if known else None), f"file:{base}"
         raise bad_request(WRONG_FILE)
 
+    def document(self, value: Any, files: dict[str, bytes], names: dict[str, str]) -> JsonDict:
+        """The Document Telegram makes of an upload (``attach://``) or a file_id it holds."""
+        if not isinstance(value, str) or not value:
+            raise bad_request(NO_DOCUMENT)
+        if value.startswith("attach://"):
+            field_name = value.removeprefix("attach://")
+            data = files.get(field_name)
+            if data is None:
+                raise bad_request(NO_DOCUMENT)
+            if not data:
+                raise bad_request(EMPTY_FILE)
+            if len(data) > DOCUMENT_UPLOAD_LIMIT:
+                raise BotApiRefusal(413, TOO_LARGE)
+            digest = hashlib.sha1(data).hexdigest()[:16]
+            file_id = f"BQACup{digest}"
+            if file_id not in self._files:
+                path = f"documents/file_{next(self._file_numbers)}"
+                self._files[file_id] = StoredFile(file_id, path, data)
+            return {
+                "file_id": file_id,
+                "file_unique_id": digest[:12],
+                "file_name": names.get(field_name, "file"),
+                "file_size": len(data),
+            }
+        stored = self._files.get(value)
+        if stored is None:
+            raise bad_request(WRONG_FILE)
+        document: JsonDict = {"file_id": value, "file_unique_id": value[-12:]}
+        if stored.data is not None:
+            document["file_size"] = len(stored.data)
+        return document
+
     def _photo_sizes(self, base: str, data: bytes | None) -> list[JsonDict]:
         sizes = []
         for suffix, side in (("s", 90), ("m", 320), ("x", 800)):
@@ -219,7 +256,9 @@ def message_dict(message: StoredMessage, sender: JsonDict) -> JsonDict:
         body[text_key] = message.content.text
     if message.content.entities:
         body[entities_key] = message.content.entity_dicts()
-    if message.has_photo:
+    if message.document is not None:
+        body["document"] = message.document
+    elif message.has_photo:
         body["photo"] = message.photo
     if message.reply_markup:
         body["reply_markup"] = message.reply_markup

@@ -106,12 +106,13 @@ class RecordingSession(BaseSession):
         files = {
             key: b"".join([chunk async for chunk in f.read(bot)]) for key, f in uploads.items()
         }
+        names = {key: f.filename for key, f in uploads.items() if f.filename}
         if method.__api_method__ == "getUpdates" and not self.telegram.pending_updates(
             params.get("offset")
         ):
             # Long polling with nothing queued: yield instead of spinning the loop.
             await asyncio.sleep(min(float(params.get("timeout") or 0), 0.05))
-        call = self.telegram.answer(method.__api_method__, params, files)
+        call = self.telegram.answer(method.__api_method__, params, files, names)
         content = call.page if call.page is not None else self.json_dumps(call.response)
         response = self.check_response(
             bot=bot, method=method, status_code=call.status, content=content
