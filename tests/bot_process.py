@@ -7,9 +7,12 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,6 +24,21 @@ def bot_env(**settings: str) -> dict[str, str]:
     env["RATES_URL"] = ""  # no network in tests: the bundled reference rates only
     env.update(settings)
     return env
+
+
+async def wait_healthy(port: int, within: float = 60) -> None:
+    """Until the bot's web server on ``port`` answers ``/healthz`` (start-up imports
+    take ~10 s on a loaded two-core machine, so the default is generous)."""
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient(trust_env=False) as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError(f"the bot on {port} did not start")
 
 
 async def stop(process: subprocess.Popen[bytes], grace: float = 30) -> None:

@@ -15,11 +15,10 @@ import signal
 import time
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from aiogram.types import Update
 
-from tests.bot_process import bot_env, bot_process, stop
+from tests.bot_process import bot_env, bot_process, stop, wait_healthy
 from tests.conftest import FIXTURES
 from tests.fakes.bot_api_server import FakeBotApi
 from tests.fakes.catbuy_server import FakeCatBuy, item_id_of
@@ -133,16 +132,3 @@ async def test_sigterm_in_webhook_mode_answers_every_charged_paste(
         assert process.returncode in (0, -signal.SIGTERM)
     assert_every_charged_paste_answered(telegram.sent, catbuy, updates)
     assert took < 35
-
-
-async def wait_healthy(port: int) -> None:
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient(trust_env=False) as client:
-        while time.monotonic() < deadline:
-            try:
-                if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError(f"the bot on {port} did not start")

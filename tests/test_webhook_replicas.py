@@ -14,10 +14,9 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from subprocess import Popen
 
-import httpx
 import pytest
 
-from tests.bot_process import bot_env, bot_process
+from tests.bot_process import bot_env, bot_process, wait_healthy
 from tests.conftest import FIXTURES
 from tests.fakes.bot_api_server import FakeBotApi
 from tests.fakes.catbuy_server import FakeCatBuy
@@ -50,19 +49,6 @@ async def catbuy() -> AsyncIterator[FakeCatBuy]:
 def replica(env: dict[str, str], port: int) -> AbstractAsyncContextManager[Popen[bytes]]:
     url = f"http://127.0.0.1:{port}"
     return bot_process({**env, "WEB_SERVER_PORT": str(port), "WEBHOOK_URL": url})
-
-
-async def wait_healthy(port: int) -> None:
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient(trust_env=False) as client:
-        while time.monotonic() < deadline:
-            try:
-                if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError(f"replica on {port} did not start")
 
 
 def replica_env(telegram: FakeBotApi, catbuy: FakeCatBuy, redis_url: str) -> dict[str, str]:

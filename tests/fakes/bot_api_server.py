@@ -28,12 +28,12 @@ from tests.fakes.telegram import (
     EDIT_METHODS,
     SEND_METHODS,
     TRUE_METHODS,
-    WRONG_FILE,
     FakeTelegram,
     JsonDict,
     SentCall,
     update_to_dict,
 )
+from tests.fakes.telegram.knobs import TelegramKnobs
 
 # How aiogram's multipart/form fields decode: everything arrives as a string.
 INT_FIELDS = frozenset(
@@ -102,7 +102,7 @@ class WebhookRegistration:
     max_connections: int | None = None
 
 
-class FakeBotApi(LocalServer):
+class FakeBotApi(TelegramKnobs, LocalServer):
     """A local aiohttp server that behaves like the Bot API for one bot token."""
 
     def __init__(
@@ -144,24 +144,6 @@ class FakeBotApi(LocalServer):
 
     def calls(self, method: str) -> list[SentCall]:
         return self.telegram.calls(method)
-
-    def refuse_photo_url(self, url: str, description: str = WRONG_FILE) -> None:
-        self.telegram.refuse_photo_url(url, description)
-
-    def fail_next(
-        self,
-        method: str,
-        status: int = 429,
-        description: str = "Too Many Requests: retry after 1",
-        retry_after: int | None = 1,
-    ) -> None:
-        self.telegram.fail_next(method, status, description, retry_after)
-
-    def flood_after(self, n_per_minute: int, chat_id: int | str | None = None) -> None:
-        self.telegram.flood_after(n_per_minute, chat_id)
-
-    def fail_next_with_page(self, method: str, times: int = 1, status: int = 502) -> None:
-        self.telegram.fail_next_with_page(method, times, status)
 
     def push_update(self, update: JsonDict | Update) -> JsonDict:
         """Queue an update for `getUpdates`, waking a waiting long poll."""

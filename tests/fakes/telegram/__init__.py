@@ -6,6 +6,7 @@
 - `message_store`: the bot's messages and files as Telegram keeps them;
 - `flood`: 429 once a chat got too many messages;
 - `calls`: one recorded Bot API call;
+- `knobs`: the test knobs both doubles pass on to the Telegram they hold;
 - `inline`: inline queries, their answers and the inline messages users send;
 - `bot_api`: `FakeTelegram`, the one place that knows how the Bot API answers;
 - `recording_session`: `RecordingSession` plugs into a real aiogram `Bot`

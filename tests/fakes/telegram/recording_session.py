@@ -19,10 +19,11 @@ from yarl import URL
 
 from tests.fakes.telegram.bot_api import FakeTelegram
 from tests.fakes.telegram.calls import SentCall
-from tests.fakes.telegram.limits import WRONG_FILE, JsonDict
+from tests.fakes.telegram.knobs import TelegramKnobs
+from tests.fakes.telegram.limits import JsonDict
 
 
-class RecordingSession(BaseSession):
+class RecordingSession(TelegramKnobs, BaseSession):
     """An aiogram session that records every method and answers it like the Bot API.
 
     Answers come from `FakeTelegram` as raw JSON and go through aiogram's own
@@ -60,24 +61,6 @@ class RecordingSession(BaseSession):
         if isinstance(method, str):
             return [m for m in self.requests if m.__api_method__ == method]
         return [m for m in self.requests if isinstance(m, method)]
-
-    def refuse_photo_url(self, url: str, description: str = WRONG_FILE) -> None:
-        self.telegram.refuse_photo_url(url, description)
-
-    def fail_next(
-        self,
-        method: str,
-        status: int = 429,
-        description: str = "Too Many Requests: retry after 1",
-        retry_after: int | None = 1,
-    ) -> None:
-        self.telegram.fail_next(method, status, description, retry_after)
-
-    def flood_after(self, n_per_minute: int, chat_id: int | str | None = None) -> None:
-        self.telegram.flood_after(n_per_minute, chat_id)
-
-    def fail_next_with_page(self, method: str, times: int = 1, status: int = 502) -> None:
-        self.telegram.fail_next_with_page(method, times, status)
 
     def serve_content(self, url: str, data: bytes) -> None:
         """Bytes that `stream_content(url)` returns (e.g. for `URLInputFile`)."""
