@@ -170,6 +170,13 @@ async def test_a_photo_telegram_refuses_falls_back_to_a_text_card(
     [result] = await ask(bot, TWO_DIMS, user_id=OTHER)
     assert result["type"] == "article"
     assert "¥" in result["input_message_content"]["message_text"]
+    # The text card's taps edit it as text, not as the photo it was first offered as.
+    sent = inline(bot).choose(_last_query_id(bot))
+    bot.clear()
+    black = tap_data(sent.reply_markup, "黑色")
+    await bot.feed(inline(bot).tap(sent.inline_message_id, black, user_id=OTHER))
+    [edit] = [c for c in bot.sent() if c.method.startswith("editMessage")]
+    assert edit.method == "editMessageText" and edit.ok
 
 
 async def test_taps_on_an_inline_card_edit_it_by_its_inline_message_id(

@@ -40,7 +40,7 @@ from bot.cards.prices import CardPricing
 from bot.cards.refusals import refusal_text
 from bot.cards.rendering import _TAG, CardView, render_card
 from bot.cards.sending import CardSender, InlineMessage
-from bot.cards.state import CardStore, new_token
+from bot.cards.state import CardState, CardStore, new_token
 from bot.config import Settings
 from bot.items.item import ItemRef
 from bot.links.agent_prefs import AgentPrefs
@@ -91,12 +91,15 @@ class InlineAsk:
 
 @dataclass(frozen=True)
 class InlineAnswer:
-    """The one result to answer with, how long Telegram may keep it, and the
-    plain-text fallback for when Telegram refuses the photo result."""
+    """The one result to answer with, how long Telegram may keep it, the
+    plain-text fallback for when Telegram refuses the photo result, and the
+    card (``token``, ``state``) to keep for the taps on the message it becomes."""
 
     result: InlineQueryResultUnion
     fallback: InlineQueryResultUnion | None
     cache_time: int
+    token: str | None = None
+    state: CardState | None = None
 
 
 class InlineCards:
@@ -137,9 +140,28 @@ class InlineCards:
         answer = await self.answer(ask)
         if answer is None:
             return
-        taken = await self._answer(ask.query_id, [answer.result], cache_time=answer.cache_time)
-        if not taken and answer.fallback is not None:  # Telegram could not use the photo
-            await self._answer(ask.query_id, [answer.fallback], cache_time=answer.cache_time)
+        # Kept while Telegram takes the answer: a tap comes only once a user sent it.
+        kind = InlineKind.PHOTO if answer.fallback is not None else InlineKind.TEXT
+        keeping = asyncio.ensure_future(self._keep(answer, kind))
+        try:
+            taken = await self._answer(ask.query_id, [answer.result], cache_time=answer.cache_time)
+            if not taken and answer.fallback is not None:  # Telegram could not use the photo
+                await self._answer(ask.query_id, [answer.fallback], cache_time=answer.cache_time)
+                await keeping
+                keeping = asyncio.ensure_future(self._keep(answer, InlineKind.TEXT, state=False))
+        finally:
+            await keeping
+
+    async def _keep(self, answer: InlineAnswer, kind: str, *, state: bool = True) -> None:
+        """Store the card's state (``state``) and how it went out, for its taps."""
+        if answer.token is None or answer.state is None:
+            return
+        try:
+            if state:
+                await self._cards.save(answer.token, answer.state)
+            await self._store.set(f"inl:k:{answer.token}", kind, ex=self._cards.ttl_seconds)
+        except RedisError:  # the card still goes out; its taps will say "expired"
+            log.warning("store unreachable: inline card answered without picker state")
 
     async def _answer(
         self,
@@ -257,15 +279,9 @@ class InlineCards:
         )
         photo = self._photo_result(view, found)
         text = _article(view, found.item.title)
-        kind = InlineKind.PHOTO if photo is not None else InlineKind.TEXT
-        try:
-            await self._cards.save(token, state)
-            await self._store.set(f"inl:k:{token}", kind, ex=self._cards.ttl_seconds)
-        except RedisError:  # the card still goes out; its taps will say "expired"
-            log.warning("store unreachable: inline card answered without picker state")
         if photo is None:
-            return InlineAnswer(text, None, FULL_CARD_CACHE_SECONDS)
-        return InlineAnswer(photo, text, FULL_CARD_CACHE_SECONDS)
+            return InlineAnswer(text, None, FULL_CARD_CACHE_SECONDS, token, state)
+        return InlineAnswer(photo, text, FULL_CARD_CACHE_SECONDS, token, state)
 
     def _photo_result(self, view: CardView, found: Found) -> InlineQueryResultUnion | None:
         if view.photo is None or not self._sender.usable(view.photo):
