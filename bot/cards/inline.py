@@ -13,7 +13,6 @@ is answered at once. The user pays from their own quota, as for a paste.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 from dataclasses import dataclass
 
@@ -38,7 +37,7 @@ from bot.cards.free_card import free_card, is_free
 from bot.cards.opening import first_state
 from bot.cards.prices import CardPricing
 from bot.cards.refusals import refusal_text
-from bot.cards.rendering import _TAG, CardView, render_card
+from bot.cards.rendering import CardView, plain_text, render_card
 from bot.cards.sending import CardSender, InlineMessage
 from bot.cards.state import CardState, CardStore, new_token
 from bot.config import Settings
@@ -317,7 +316,7 @@ class InlineCards:
             reason=None if own_line else refusal_text(refused, ask.ref),
         )
         view = CardView(photo=None, caption=card.text, keyboard=card.keyboard)
-        title = _plain(card.text.split("\n", 1)[0]).lstrip("🔗 ")
+        title = plain_text(card.text.split("\n", 1)[0]).lstrip("🔗 ")
         return InlineAnswer(_article(view, title), None, FREE_CARD_CACHE_SECONDS)
 
 
@@ -325,8 +324,8 @@ def _article(view: CardView, title: str) -> InlineQueryResultArticle:
     keyboard: InlineKeyboardMarkup | None = view.keyboard if view.keyboard.inline_keyboard else None
     return InlineQueryResultArticle(
         id=new_token(),
-        title=_cut(_plain(title), TITLE_LIMIT) or "·",
-        description=_cut(_plain(view.caption), DESCRIPTION_LIMIT),
+        title=_cut(plain_text(title), TITLE_LIMIT) or "·",
+        description=_cut(plain_text(view.caption), DESCRIPTION_LIMIT),
         thumbnail_url=view.photo,
         input_message_content=InputTextMessageContent(
             message_text=view.caption,
@@ -338,10 +337,6 @@ def _article(view: CardView, title: str) -> InlineQueryResultArticle:
 
 def _text(raw: bytes | str) -> str:
     return raw.decode() if isinstance(raw, bytes) else raw
-
-
-def _plain(markup: str) -> str:
-    return html.unescape(_TAG.sub("", markup))
 
 
 def _cut(text: str, limit: int) -> str:

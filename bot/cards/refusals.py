@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.i18n.formatting import reset_in
 from bot.items.item import ItemRef
 from bot.lookup.results import Failure, Refused
 
@@ -14,26 +13,11 @@ def store_down_text() -> str:
 
 
 def refusal_text(result: Refused, ref: ItemRef) -> str:
-    """One short line; never raw upstream text."""
+    """One short line; never raw upstream text. Quota, budget, breaker and busy
+    refusals get the free link card instead (``bot.cards.free_card``)."""
     match result.kind:
         case Failure.NOT_FOUND:
             return _("Item {id} was not found. It may have been removed.").format(id=ref.item_id)
-        case Failure.USER_QUOTA:
-            return _("You have used today's look-ups. More in {time} (00:00 UTC).").format(
-                time=reset_in(result.reset_seconds)
-            )
-        case Failure.CHAT_QUOTA:
-            return _("This group has used today's look-ups. More in {time} (00:00 UTC).").format(
-                time=reset_in(result.reset_seconds)
-            )
-        case Failure.BUDGET:
-            return _("The bot's daily budget is used up. More in {time} (00:00 UTC).").format(
-                time=reset_in(result.reset_seconds)
-            )
-        case Failure.BREAKER_OPEN:
-            return _("Product look-ups are temporarily unavailable. Please try again later.")
-        case Failure.BUSY:
-            return _("The bot is busy right now. Please send the link again in a minute.")
         case Failure.TIMEOUT:
             return _("The marketplace took too long to answer. Please try again.")
         case Failure.STORE_DOWN:

@@ -55,9 +55,14 @@ def _escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def plain_text(markup: str) -> str:
+    """The text Telegram shows for ``markup``: tags dropped, entities decoded."""
+    return html.unescape(_TAG.sub("", markup))
+
+
 def visible_length(markup: str) -> int:
     """Length as Telegram counts it: UTF-16 units of the text after entity parsing."""
-    return _utf16_length(html.unescape(_TAG.sub("", markup)))
+    return _utf16_length(plain_text(markup))
 
 
 def _utf16_length(text: str) -> int:
